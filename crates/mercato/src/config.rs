@@ -1,0 +1,48 @@
+//! The whole configuration document: platform sections plus one per service.
+
+use std::path::Path;
+
+use platform::config::{AuthConfig, DatabaseConfig, HttpConfig, TelemetryConfig};
+use serde::Deserialize;
+use users::UsersConfig;
+
+/// Built-in defaults, every key commented.
+pub const DEFAULTS: &str = include_str!("../../../config/base.toml");
+
+/// Keys whose environment value is a comma-separated list.
+const LIST_KEYS: &[&str] = &["http.cors_origins"];
+
+/// Everything `mercato` reads at start.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[http]`
+    pub http: HttpConfig,
+    /// `[telemetry]`
+    pub telemetry: TelemetryConfig,
+    /// `[database]`
+    pub database: DatabaseConfig,
+    /// `[auth]`
+    pub auth: AuthConfig,
+    /// `[users]`
+    pub users: UsersConfig,
+}
+
+impl Config {
+    /// Loads defaults, then `file`, then `MERCATO__*` variables, then
+    /// `overrides` (flags, as `("http.listen", "...")`), and validates.
+    pub fn load(file: Option<&Path>, overrides: &[(&str, String)]) -> anyhow::Result<Self> {
+        let cfg: Self = platform::config::load(DEFAULTS, file, LIST_KEYS, overrides)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks every section.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.http.validate()?;
+        self.database.validate()?;
+        self.auth.validate()?;
+        self.users.validate()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,65 @@
+//! `--target`: which services this process runs (after Loki's `-target`).
+
+use std::fmt;
+
+/// A service the binary can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// Accounts, sessions, roles, address books.
+    Users,
+}
+
+impl Target {
+    /// Every service, in start order.
+    pub const ALL: &[Target] = &[Target::Users];
+
+    /// The target's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Users => "users",
+        }
+    }
+
+    /// Parses `all` or a comma-separated list of service names.
+    pub fn parse_list(raw: &str) -> anyhow::Result<Vec<Target>> {
+        let mut targets = Vec::new();
+        for name in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            if name == "all" {
+                return Ok(Self::ALL.to_vec());
+            }
+            let target = Self::ALL.iter().copied().find(|t| t.name() == name).ok_or_else(|| {
+                let known: Vec<&str> = Self::ALL.iter().map(|t| t.name()).collect();
+                anyhow::anyhow!("unknown target `{name}`; known: all, {}", known.join(", "))
+            })?;
+            if !targets.contains(&target) {
+                targets.push(target);
+            }
+        }
+        anyhow::ensure!(!targets.is_empty(), "--target names no service");
+        Ok(targets)
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_and_lists_parse() {
+        assert_eq!(Target::parse_list("all").unwrap(), Target::ALL);
+        assert_eq!(Target::parse_list("users, users").unwrap(), [Target::Users]);
+    }
+
+    #[test]
+    fn unknown_targets_are_named_in_the_error() {
+        let err = Target::parse_list("users,warehouse").unwrap_err().to_string();
+        assert!(err.contains("warehouse"), "{err}");
+        assert!(Target::parse_list("").is_err());
+    }
+}

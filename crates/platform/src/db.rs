@@ -1,0 +1,219 @@
+//! One database pool per service, on SQLite (embedded default) or PostgreSQL.
+//!
+//! All SQL goes through sqlx's `Any` driver with `$N` placeholders and only
+//! TEXT and BIGINT columns, so one code path serves both backends. Each
+//! service owns its own SQLite file or its own PostgreSQL schema.
+
+use std::{str::FromStr as _, time::Duration};
+
+use anyhow::Context as _;
+use secrecy::{ExposeSecret as _, SecretString};
+use sqlx::{
+    Any, AnyPool, Transaction,
+    any::{AnyConnectOptions, AnyPoolOptions},
+    migrate::Migrator,
+};
+
+use crate::config::DatabaseConfig;
+
+/// Which engine a pool talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// A service's pool and the engine behind it.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Is this a PostgreSQL URL?
+pub fn is_postgres(url: &SecretString) -> bool {
+    let url = url.expose_secret();
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// Checks that `url` is a database URL this build understands; `key` names
+/// the setting in the error.
+pub fn check_url(key: &str, url: &SecretString) -> anyhow::Result<()> {
+    let raw = url.expose_secret();
+    anyhow::ensure!(
+        is_postgres(url) || raw.starts_with("sqlite:"),
+        "{key} must start with postgres://, postgresql:// or sqlite:"
+    );
+    Ok(())
+}
+
+impl Db {
+    /// Opens the pool for `service`: its own URL if given, else its schema on
+    /// the shared server, else its SQLite file under the data folder.
+    pub async fn connect(
+        service: &str,
+        own_url: Option<&SecretString>,
+        cfg: &DatabaseConfig,
+    ) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        match (own_url, &cfg.url) {
+            (Some(url), _) if is_postgres(url) => {
+                Self::postgres(url.expose_secret(), None, cfg.max_connections).await
+            }
+            (Some(url), _) => Self::sqlite(url.expose_secret(), cfg.max_connections).await,
+            (None, Some(server)) => {
+                let schema = format!("{}{}", cfg.schema_prefix, service);
+                Self::postgres(server.expose_secret(), Some(schema), cfg.max_connections).await
+            }
+            (None, None) => {
+                std::fs::create_dir_all(&cfg.data_dir).with_context(|| {
+                    format!("creating the data folder {}", cfg.data_dir.display())
+                })?;
+                let path = cfg.data_dir.join(format!("{service}.db"));
+                let url = format!("sqlite://{}?mode=rwc", path.display());
+                Self::sqlite(&url, cfg.max_connections).await
+            }
+        }
+    }
+
+    async fn sqlite(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        let options = AnyConnectOptions::from_str(url).context("parsing the SQLite URL")?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    // WAL lets readers run beside the one writer; busy_timeout
+                    // makes writers queue instead of failing with SQLITE_BUSY.
+                    for pragma in [
+                        "PRAGMA journal_mode = WAL",
+                        "PRAGMA busy_timeout = 10000",
+                        "PRAGMA synchronous = NORMAL",
+                        "PRAGMA foreign_keys = ON",
+                    ] {
+                        sqlx::query(pragma).execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .context("opening the SQLite database")?;
+        Ok(Self { pool, backend: Backend::Sqlite })
+    }
+
+    async fn postgres(
+        url: &str,
+        schema: Option<String>,
+        max_connections: u32,
+    ) -> anyhow::Result<Self> {
+        let options = AnyConnectOptions::from_str(url).context("parsing the PostgreSQL URL")?;
+        if let Some(schema) = &schema {
+            // The schema name is checked by DatabaseConfig::validate and built
+            // from a fixed service name, so quoting it is enough.
+            let pool = AnyPoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
+                .await
+                .context("connecting to PostgreSQL")?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "create schema if not exists \"{schema}\""
+            )))
+            .execute(&pool)
+            .await
+            .with_context(|| format!("creating schema {schema}"))?;
+            pool.close().await;
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                let schema = schema.clone();
+                Box::pin(async move {
+                    if let Some(schema) = schema {
+                        sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "set search_path to \"{schema}\""
+                        )))
+                        .execute(&mut *conn)
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .context("connecting to PostgreSQL")?;
+        Ok(Self { pool, backend: Backend::Postgres })
+    }
+
+    /// The pool, for reads and single statements.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The engine behind the pool.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs the service's migrations.
+    pub async fn migrate(&self, migrator: &Migrator) -> anyhow::Result<()> {
+        migrator.run(&self.pool).await.context("running migrations")
+    }
+
+    /// Starts a transaction that will write. On SQLite it takes the write
+    /// lock up front (`BEGIN IMMEDIATE`), so concurrent writers queue on
+    /// busy_timeout instead of failing when a read lock cannot be upgraded.
+    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
+    /// Answers whether the database responds, for `/health/ready`.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("select 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Closes every connection, waiting for those in use.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Builds a migrator from SQL files embedded with `include_str!`, given as
+/// `(version, description, sql)`. (sqlx's `migrate!` macro would pull in the
+/// compile-time macro stack for one list.)
+pub fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> Migrator {
+    use sqlx::{SqlSafeStr as _, migrate::{Migration, MigrationType}};
+    Migrator::with_migrations(
+        migrations
+            .iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    *version,
+                    std::borrow::Cow::Borrowed(*description),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Is this error a violation of the named unique constraint or index?
+///
+/// The database enforces uniqueness; the code names the constraint (PostgreSQL
+/// reports the name; SQLite reports the columns, matched as a fallback).
+pub fn is_unique_violation(err: &sqlx::Error, constraint: &str, columns: &str) -> bool {
+    match err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            db.constraint() == Some(constraint) || db.message().contains(columns)
+        }
+        _ => false,
+    }
+}

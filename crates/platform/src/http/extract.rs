@@ -1,0 +1,186 @@
+//! Extractors that reject bad input with problem+json instead of the
+//! framework's plain-text messages.
+
+use std::net::IpAddr;
+
+use axum::{
+    body::Bytes,
+    extract::{FromRequest, FromRequestParts, Request, rejection::BytesRejection},
+    http::{header, request::Parts},
+};
+use serde::de::DeserializeOwned;
+
+use super::problem::{FieldError, Problem};
+
+/// A JSON body: 415 without a JSON content type, 413 over the body limit,
+/// 400 when it is not JSON, 422 (naming the field) when it is JSON of the
+/// wrong shape, unknown fields included.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ValidJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ValidJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !has_json_content_type(req.headers()) {
+            return Err(Problem::from_status(axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE)
+                .detail("Send the body as application/json."));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            match rejection {
+                BytesRejection::FailedToBufferBody(_)
+                    if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
+                {
+                    Problem::from_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
+                }
+                other => Problem::bad_request(format!("Could not read the body: {other}")),
+            }
+        })?;
+        parse_json(&bytes).map(ValidJson)
+    }
+}
+
+fn has_json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Parses a JSON document into `T`, with the errors described on [`ValidJson`].
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.classify() == serde_json::error::Category::Data {
+            Problem::validation(vec![describe_data_error(&path, &inner.to_string())])
+        } else {
+            Problem::bad_request(format!("The body is not valid JSON: {inner}"))
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| Problem::bad_request(format!("The body is not valid JSON: {e}")))?;
+    Ok(value)
+}
+
+/// Turns serde's message into a field error that names the field itself.
+fn describe_data_error(path: &str, message: &str) -> FieldError {
+    // serde_path_to_error's path already ends with an unknown field's name,
+    // but not with a missing one's.
+    let join = |name: &str| {
+        if path == "." || path.is_empty() {
+            name.to_owned()
+        } else if path == name || path.ends_with(&format!(".{name}")) {
+            path.to_owned()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    if let Some(name) = backticked(message, "unknown field `") {
+        return FieldError::new(join(name), "is not a field of this request");
+    }
+    if let Some(name) = backticked(message, "missing field `") {
+        return FieldError::new(join(name), "is required");
+    }
+    // Drop serde's " at line 1 column 12" suffix: the field is named already.
+    let message = message.split(" at line ").next().unwrap_or(message);
+    let field = if path == "." { String::new() } else { path.to_owned() };
+    FieldError::new(field, message)
+}
+
+fn backticked<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
+    let rest = message.strip_prefix(prefix)?;
+    rest.split('`').next()
+}
+
+/// Query parameters; a malformed query string is a 422 naming the parameter.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ValidQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ValidQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(ValidQuery)
+            .map_err(|err| {
+                let path = err.path().to_string();
+                Problem::validation(vec![describe_data_error(&path, &err.into_inner().to_string())])
+            })
+    }
+}
+
+/// The caller's network address, as the `observe` layer determined it
+/// (the socket peer, or `X-Forwarded-For` behind a trusted gateway); None
+/// when served without a socket (router tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<ClientIp>().copied().unwrap_or(ClientIp(None)))
+    }
+}
+
+/// The id of the current request, as echoed in `X-Request-Id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        email: String,
+        count: u8,
+    }
+
+    #[test]
+    fn syntax_errors_are_bad_requests() {
+        let err = parse_json::<Body>(b"{\"email\": ").unwrap_err();
+        assert_eq!(err.status, 400);
+    }
+
+    #[test]
+    fn unknown_fields_are_named() {
+        let err = parse_json::<Body>(br#"{"email":"a","count":1,"role":"admin"}"#).unwrap_err();
+        assert_eq!(err.status, 422);
+        assert_eq!(err.errors[0].field, "role");
+    }
+
+    #[test]
+    fn missing_and_mistyped_fields_are_named() {
+        let err = parse_json::<Body>(br#"{"email":"a"}"#).unwrap_err();
+        assert_eq!(err.errors[0].field, "count");
+        let err = parse_json::<Body>(br#"{"email":"a","count":"x"}"#).unwrap_err();
+        assert_eq!(err.errors[0].field, "count");
+        assert!(!err.errors[0].message.contains("line"));
+    }
+
+    #[test]
+    fn trailing_garbage_is_a_bad_request() {
+        let err = parse_json::<Body>(br#"{"email":"a","count":1} x"#).unwrap_err();
+        assert_eq!(err.status, 400);
+    }
+}

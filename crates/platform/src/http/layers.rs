@@ -1,0 +1,237 @@
+//! The middleware stack every service router is wrapped in.
+//!
+//! Outermost first: `observe` (request id, trace id, client address, span,
+//! access log, RED metrics, problem+json for every error), body limit, CORS,
+//! panic catcher, request timeout.
+
+use std::{
+    net::{IpAddr, SocketAddr},
+    time::{Duration, Instant},
+};
+
+use axum::{
+    Router,
+    extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State},
+    http::{HeaderName, HeaderValue, Method, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+};
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    cors::{AllowOrigin, CorsLayer},
+    timeout::TimeoutLayer,
+};
+use tracing::Instrument as _;
+
+use super::{
+    PROBLEM_JSON,
+    extract::{ClientIp, RequestId},
+    problem::Problem,
+};
+use crate::config::HttpConfig;
+
+/// `X-Request-Id`.
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Settings the `observe` layer needs per request.
+#[derive(Debug, Clone, Copy)]
+struct ObserveSettings {
+    trust_forwarded_for: bool,
+}
+
+/// Wraps a service router in the standard stack.
+pub fn apply(router: Router, cfg: &HttpConfig) -> Router {
+    let settings = ObserveSettings { trust_forwarded_for: cfg.trust_forwarded_for };
+    let mut router = router
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(cfg.request_timeout_secs),
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("handler panicked");
+            Problem::internal().into_response()
+        }));
+    if let Some(cors) = cors_layer(&cfg.cors_origins) {
+        router = router.layer(cors);
+    }
+    router
+        .layer(DefaultBodyLimit::max(cfg.body_limit_bytes))
+        .layer(middleware::from_fn_with_state(settings, observe))
+}
+
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allow_origin = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow_origin)
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::IF_NONE_MATCH,
+                X_REQUEST_ID.clone(),
+                HeaderName::from_static("idempotency-key"),
+            ])
+            .expose_headers([
+                X_REQUEST_ID.clone(),
+                header::ETAG,
+                header::RETRY_AFTER,
+                header::LOCATION,
+            ])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+async fn observe(State(settings): State<ObserveSettings>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = req
+        .headers()
+        .get(&X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| is_acceptable_request_id(v))
+        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
+    let trace_id = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(trace_id_from_traceparent)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let client_ip = client_ip(&req, settings.trust_forwarded_for);
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    req.extensions_mut().insert(ClientIp(client_ip));
+
+    let span = tracing::info_span!(
+        "http.request",
+        http.request.method = %method,
+        url.path = %req.uri().path(),
+        http.route = %route,
+        http.request.id = %request_id,
+        trace.id = %trace_id,
+        client.address = client_ip.map(tracing::field::display),
+        user.id = tracing::field::Empty,
+    );
+    let response = next.run(req).instrument(span.clone()).await;
+    let mut response = finish_problem(response, &request_id);
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(X_REQUEST_ID.clone(), value);
+    }
+
+    let status = response.status();
+    let elapsed = started.elapsed();
+    crate::metrics::record_request(method.as_str(), &route, status.as_u16(), elapsed);
+    span.in_scope(|| {
+        let duration_ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        if status.is_server_error() {
+            tracing::warn!(http.response.status_code = status.as_u16(), event.duration = duration_ns, "request failed");
+        } else {
+            tracing::info!(http.response.status_code = status.as_u16(), event.duration = duration_ns, "request completed");
+        }
+    });
+    response
+}
+
+/// Gives every error response a problem+json body carrying the request id,
+/// including the bare statuses produced by the framework and layers.
+fn finish_problem(response: Response, request_id: &str) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let mut problem = match response.extensions().get::<Problem>() {
+        Some(problem) => problem.clone(),
+        None if is_problem_json(&response) => return response,
+        None => Problem::from_status(status),
+    };
+    problem.request_id = Some(request_id.to_owned());
+    let (parts, _) = response.into_parts();
+    let mut rendered = problem.render();
+    // Keep headers a layer set for a reason (Allow on 405, CORS headers).
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            rendered.headers_mut().entry(name).or_insert_with(|| value.clone());
+        }
+    }
+    rendered
+}
+
+fn is_problem_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()))
+}
+
+fn is_acceptable_request_id(value: &str) -> bool {
+    (1..=128).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// The trace id of a W3C `traceparent` header (`00-<32 hex>-<16 hex>-<2 hex>`).
+fn trace_id_from_traceparent(value: &str) -> Option<String> {
+    let mut parts = value.split('-');
+    let (_version, trace_id) = (parts.next()?, parts.next()?);
+    let valid = trace_id.len() == 32
+        && trace_id.bytes().all(|b| b.is_ascii_hexdigit())
+        && trace_id.bytes().any(|b| b != b'0');
+    valid.then(|| trace_id.to_ascii_lowercase())
+}
+
+fn client_ip(req: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
+    if trust_forwarded_for {
+        let forwarded = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok());
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traceparent_yields_its_trace_id() {
+        let header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        assert_eq!(
+            trace_id_from_traceparent(header).as_deref(),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
+        assert_eq!(trace_id_from_traceparent("00-0000-00-01"), None);
+        assert_eq!(
+            trace_id_from_traceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01"),
+            None
+        );
+    }
+
+    #[test]
+    fn request_ids_must_be_short_and_printable() {
+        assert!(is_acceptable_request_id("abc-123"));
+        assert!(!is_acceptable_request_id(""));
+        assert!(!is_acceptable_request_id("has space"));
+        assert!(!is_acceptable_request_id(&"x".repeat(129)));
+    }
+}

@@ -1,0 +1,10 @@
+//! The HTTP stack shared by every service.
+
+pub mod extract;
+pub mod layers;
+pub mod pagination;
+pub mod problem;
+pub mod server;
+
+/// `application/problem+json`, the media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";

@@ -1,0 +1,13 @@
+//! Users domain: rules about accounts, credentials and sessions. No I/O:
+//! nothing here touches axum, sqlx or the clock directly.
+
+pub mod address;
+pub mod email;
+pub mod password;
+pub mod profile;
+pub mod secret_token;
+pub mod throttle;
+
+pub use address::Address;
+pub use email::Email;
+pub use profile::{Name, Phone};

@@ -1,0 +1,126 @@
+//! The password policy: length and guessability.
+
+/// Shortest accepted password, in characters.
+pub const MIN_LEN: usize = 8;
+/// Longest accepted password, in characters (bounds hashing cost per request).
+pub const MAX_LEN: usize = 128;
+
+/// Checks a new password. `context` holds the user's own words (email,
+/// name), which make a password easier to guess. The error is the reason,
+/// fit to show to the user.
+pub fn check_new_password(password: &str, context: &[&str]) -> Result<(), String> {
+    let len = password.chars().count();
+    if len < MIN_LEN {
+        return Err(format!("must be at least {MIN_LEN} characters"));
+    }
+    if len > MAX_LEN {
+        return Err(format!("must be at most {MAX_LEN} characters"));
+    }
+    // zxcvbn knows the common-password, name and word frequency lists and
+    // patterns (keyboard walks, dates, l33t); score 2 means it would take
+    // over 10^8 guesses, beyond a throttled online attack.
+    let estimate = zxcvbn::zxcvbn(password, context);
+    if (estimate.score() as u8) < 2 {
+        let reason = estimate
+            .feedback()
+            .and_then(|f| f.warning())
+            .map_or_else(|| "is too easy to guess".to_owned(), |w| format!("is too easy to guess: {w}"));
+        return Err(reason);
+    }
+    Ok(())
+}
+
+/// Argon2id cost parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashCost {
+    /// Memory in KiB (OWASP: 19456).
+    pub memory_kib: u32,
+    /// Passes (OWASP: 2).
+    pub iterations: u32,
+    /// Lanes (OWASP: 1).
+    pub parallelism: u32,
+}
+
+/// Hashes and verifies passwords with argon2id. CPU-heavy: call from a
+/// blocking thread.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    argon2: argon2::Argon2<'static>,
+}
+
+impl std::fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordHasher")
+    }
+}
+
+impl PasswordHasher {
+    /// A hasher with the given cost.
+    pub fn new(cost: HashCost) -> Result<Self, String> {
+        let params = argon2::Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            argon2: argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params),
+        })
+    }
+
+    /// A PHC string (`$argon2id$v=19$m=...`) with a fresh random salt.
+    pub fn hash(&self, password: &str) -> Result<String, String> {
+        use argon2::PasswordHasher as _;
+        self.argon2
+            .hash_password(password.as_bytes())
+            .map(|hash| hash.to_string())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Does `password` match the PHC string? The parameters stored in the
+    /// hash are used, so raising the cost later keeps old hashes working.
+    pub fn verify(&self, password: &str, phc: &str) -> bool {
+        use argon2::PasswordVerifier as _;
+        argon2::PasswordHash::new(phc)
+            .is_ok_and(|hash| self.argon2.verify_password(password.as_bytes(), &hash).is_ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHEAP: HashCost = HashCost { memory_kib: 64, iterations: 1, parallelism: 1 };
+
+    #[test]
+    fn short_and_long_passwords_are_rejected() {
+        assert!(check_new_password("Xk9#pq", &[]).unwrap_err().contains("at least 8"));
+        let long = "Xk9#pq".repeat(30);
+        assert!(check_new_password(&long, &[]).unwrap_err().contains("at most 128"));
+    }
+
+    #[test]
+    fn common_passwords_are_rejected_with_a_reason() {
+        for weak in ["password", "password123", "12345678", "qwertyuiop", "iloveyou1"] {
+            let reason = check_new_password(weak, &[]).unwrap_err();
+            assert!(reason.contains("too easy to guess"), "{weak}: {reason}");
+        }
+    }
+
+    #[test]
+    fn passwords_made_of_the_users_own_details_are_rejected() {
+        assert!(check_new_password("adalovelace", &["ada@example.com", "Ada Lovelace"]).is_err());
+    }
+
+    #[test]
+    fn strong_passwords_pass() {
+        assert!(check_new_password("correct-horse-battery-staple", &[]).is_ok());
+        assert!(check_new_password("Tz8!qLw#2vRn", &[]).is_ok());
+    }
+
+    #[test]
+    fn a_hash_verifies_its_password_only() {
+        let hasher = PasswordHasher::new(CHEAP).unwrap();
+        let phc = hasher.hash("correct-horse-battery-staple").unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
+        assert!(hasher.verify("correct-horse-battery-staple", &phc));
+        assert!(!hasher.verify("correct-horse-battery-stable", &phc));
+        assert!(!hasher.verify("anything", "not a hash"));
+    }
+}

@@ -1,0 +1,37 @@
+//! The users service.
+//!
+//! Owns accounts, credentials (argon2id), refresh-token sessions, roles,
+//! address books, email-verification and password-reset tokens, and the
+//! Ed25519 keys that sign access tokens (served as a JWKS).
+//!
+//! Publishes `user.registered`, `user.email_verification_requested` and
+//! `user.password_reset_requested` (see [`events`]); consumes nothing.
+//! Error codes `IDN-*` (see [`error`]).
+
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod keys;
+pub mod service;
+pub mod store;
+
+use std::sync::LazyLock;
+
+use sqlx::migrate::Migrator;
+
+pub use config::UsersConfig;
+pub use service::UsersService;
+
+/// The service's name: its schema, its SQLite file, its metrics prefix.
+pub const NAME: &str = "users";
+
+/// This service's schema migrations, embedded in the binary.
+pub static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| {
+    platform::db::migrator(&[(
+        20_261_126_000_000,
+        "create users",
+        include_str!("../migrations/20261126000000_create_users.sql"),
+    )])
+});
