@@ -33,8 +33,15 @@ impl App {
         let mut databases = Vec::new();
 
         if targets.contains(&Target::Users) {
-            let db = open_database(users::NAME, cfg.users.database_url.as_ref(), cfg, &users::MIGRATOR).await?;
-            let service = Arc::new(users::UsersService::new(db.clone(), cfg.users.clone(), &cfg.auth).await?);
+            let db = open_database(
+                users::NAME,
+                cfg.users.database_url.as_ref(),
+                cfg,
+                &users::MIGRATOR,
+            )
+            .await?;
+            let service =
+                Arc::new(users::UsersService::new(db.clone(), cfg.users.clone(), &cfg.auth).await?);
             service.bootstrap_admin().await?;
             // In-process keys: no JWKS round trip when users runs here.
             let keys: Arc<dyn KeySource> = service.keys();
@@ -47,7 +54,10 @@ impl App {
         }
         let openapi = openapi.unwrap_or_default();
         let router = router.merge(server::ops_router(checks, openapi));
-        Ok(Self { router: platform::http::layers::apply(router, &cfg.http), databases })
+        Ok(Self {
+            router: platform::http::layers::apply(router, &cfg.http),
+            databases,
+        })
     }
 
     /// The full router, for tests that serve it themselves.
@@ -81,7 +91,9 @@ pub async fn open_database(
         .await
         .with_context(|| format!("opening the {name} database"))?;
     if cfg.database.migrate_on_start {
-        db.migrate(migrator).await.with_context(|| format!("migrating the {name} database"))?;
+        db.migrate(migrator)
+            .await
+            .with_context(|| format!("migrating the {name} database"))?;
     }
     Ok(db)
 }

@@ -82,7 +82,10 @@ enum UsersCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -104,12 +107,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     match cli.command {
         Command::Serve { target, listen } => {
-            let overrides: Vec<(&str, String)> =
-                listen.map(|l| ("http.listen", l.to_string())).into_iter().collect();
+            let overrides: Vec<(&str, String)> = listen
+                .map(|l| ("http.listen", l.to_string()))
+                .into_iter()
+                .collect();
             let cfg = Config::load(cli.config.as_deref(), &overrides)?;
             let targets = Target::parse_list(&target)?;
-            let service_name =
-                if targets == Target::ALL { "mercato".to_owned() } else { target.replace(',', "+") };
+            let service_name = if targets == Target::ALL {
+                "mercato".to_owned()
+            } else {
+                target.replace(',', "+")
+            };
             platform::telemetry::init(&cfg.telemetry, &service_name)?;
             serve(cfg, &targets).await
         }
@@ -121,13 +129,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Users { command: UsersCommand::CreateAdmin { email, password_stdin: _ } } => {
+        Command::Users {
+            command:
+                UsersCommand::CreateAdmin {
+                    email,
+                    password_stdin: _,
+                },
+        } => {
             let cfg = Config::load(cli.config.as_deref(), &[])?;
             let mut password = String::new();
-            std::io::stdin().lock().read_line(&mut password).context("reading the password from stdin")?;
+            std::io::stdin()
+                .lock()
+                .read_line(&mut password)
+                .context("reading the password from stdin")?;
             let password = password.trim_end_matches(['\r', '\n']);
-            let db = mercato::open_database(users::NAME, cfg.users.database_url.as_ref(), &cfg, &users::MIGRATOR).await?;
-            let service = users::UsersService::new(db.clone(), cfg.users.clone(), &cfg.auth).await?;
+            let db = mercato::open_database(
+                users::NAME,
+                cfg.users.database_url.as_ref(),
+                &cfg,
+                &users::MIGRATOR,
+            )
+            .await?;
+            let service =
+                users::UsersService::new(db.clone(), cfg.users.clone(), &cfg.auth).await?;
             let result = service.create_admin(&email, password).await;
             db.close().await;
             match result {
@@ -135,9 +159,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     println!("created admin {} ({})", account.email, account.id);
                     Ok(())
                 }
-                Err(users::error::UsersError::EmailTaken) => anyhow::bail!("an account with email {email} exists already"),
+                Err(users::error::UsersError::EmailTaken) => {
+                    anyhow::bail!("an account with email {email} exists already")
+                }
                 Err(users::error::UsersError::Validation(errors)) => {
-                    let reasons: Vec<String> = errors.iter().map(|e| format!("{} {}", e.field, e.message)).collect();
+                    let reasons: Vec<String> = errors
+                        .iter()
+                        .map(|e| format!("{} {}", e.field, e.message))
+                        .collect();
                     anyhow::bail!("{}", reasons.join("; "))
                 }
                 Err(e) => Err(anyhow::anyhow!("{e}")),
@@ -151,7 +180,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .send()
                 .await
                 .with_context(|| format!("GET {url}"))?;
-            anyhow::ensure!(response.status().is_success(), "GET {url}: {}", response.status());
+            anyhow::ensure!(
+                response.status().is_success(),
+                "GET {url}: {}",
+                response.status()
+            );
             Ok(())
         }
     }
@@ -166,7 +199,12 @@ async fn serve(cfg: Config, targets: &[Target]) -> anyhow::Result<()> {
     platform::shutdown::cancel_on_signal(shutdown.clone());
     let names: Vec<&str> = targets.iter().map(|t| t.name()).collect();
     tracing::info!(listen = %cfg.http.listen, targets = %names.join(","), "mercato is serving");
-    app.serve(listener, shutdown, Duration::from_secs(cfg.http.shutdown_grace_secs)).await?;
+    app.serve(
+        listener,
+        shutdown,
+        Duration::from_secs(cfg.http.shutdown_grace_secs),
+    )
+    .await?;
     tracing::info!("stopped cleanly");
     Ok(())
 }

@@ -27,10 +27,14 @@ impl Target {
             if name == "all" {
                 return Ok(Self::ALL.to_vec());
             }
-            let target = Self::ALL.iter().copied().find(|t| t.name() == name).ok_or_else(|| {
-                let known: Vec<&str> = Self::ALL.iter().map(|t| t.name()).collect();
-                anyhow::anyhow!("unknown target `{name}`; known: all, {}", known.join(", "))
-            })?;
+            let target = Self::ALL
+                .iter()
+                .copied()
+                .find(|t| t.name() == name)
+                .ok_or_else(|| {
+                    let known: Vec<&str> = Self::ALL.iter().map(|t| t.name()).collect();
+                    anyhow::anyhow!("unknown target `{name}`; known: all, {}", known.join(", "))
+                })?;
             if !targets.contains(&target) {
                 targets.push(target);
             }
@@ -58,7 +62,9 @@ mod tests {
 
     #[test]
     fn unknown_targets_are_named_in_the_error() {
-        let err = Target::parse_list("users,warehouse").unwrap_err().to_string();
+        let err = Target::parse_list("users,warehouse")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("warehouse"), "{err}");
         assert!(Target::parse_list("").is_err());
     }

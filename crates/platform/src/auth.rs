@@ -114,7 +114,11 @@ pub enum TokenError {
 impl Verifier {
     /// A verifier for tokens from `issuer` to `audience`.
     pub fn new(issuer: &str, audience: &str, keys: Arc<dyn KeySource>) -> Self {
-        Self { issuer: issuer.to_owned(), audience: audience.to_owned(), keys }
+        Self {
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            keys,
+        }
     }
 
     /// Verifies a compact JWT and returns its claims.
@@ -125,9 +129,14 @@ impl Verifier {
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| TokenError::Malformed(e.to_string()))?;
         if header.alg != Algorithm::EdDSA {
-            return Err(TokenError::Malformed(format!("algorithm {:?} not accepted", header.alg)));
+            return Err(TokenError::Malformed(format!(
+                "algorithm {:?} not accepted",
+                header.alg
+            )));
         }
-        let kid = header.kid.ok_or_else(|| TokenError::Malformed("no kid".into()))?;
+        let kid = header
+            .kid
+            .ok_or_else(|| TokenError::Malformed("no kid".into()))?;
         let key = self.keys.key(&kid).await.ok_or(TokenError::UnknownKey)?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[&self.issuer]);
@@ -169,7 +178,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match bearer(parts)? {
             Some(token) => authenticate(&Verifier::from_ref(state), token).await,
-            None => Err(Problem::unauthorized("This route needs a bearer access token.")),
+            None => Err(Problem::unauthorized(
+                "This route needs a bearer access token.",
+            )),
         }
     }
 }
@@ -188,7 +199,9 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match bearer(parts)? {
-            Some(token) => authenticate(&Verifier::from_ref(state), token).await.map(|u| Self(Some(u))),
+            Some(token) => authenticate(&Verifier::from_ref(state), token)
+                .await
+                .map(|u| Self(Some(u))),
             None => Ok(Self(None)),
         }
     }
@@ -223,10 +236,14 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, Problem> {
         .to_str()
         .map_err(|_| Problem::unauthorized("The Authorization header is not valid text."))?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(Some(token.trim()))
         }
-        _ => Err(Problem::unauthorized("Use `Authorization: Bearer <access token>`.")),
+        _ => Err(Problem::unauthorized(
+            "Use `Authorization: Bearer <access token>`.",
+        )),
     }
 }
 
@@ -239,7 +256,11 @@ async fn authenticate(verifier: &Verifier, token: &str) -> Result<AuthUser, Prob
         .map_err(|_| Problem::unauthorized("The access token is invalid or expired."))?;
     let session = claims.sid.as_deref().and_then(|s| Uuid::parse_str(s).ok());
     tracing::Span::current().record("user.id", tracing::field::display(id));
-    Ok(AuthUser { id, role: claims.role, session })
+    Ok(AuthUser {
+        id,
+        role: claims.role,
+        session,
+    })
 }
 
 /// Keys fetched from a JWKS URL and cached. An unknown `kid` triggers a
@@ -261,13 +282,26 @@ struct JwksCache {
 impl RemoteJwks {
     /// A source reading `url` (the users service's `/.well-known/jwks.json`).
     pub fn new(url: &str, min_refresh: Duration) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
-        Ok(Self { url: url.to_owned(), client, min_refresh, cache: RwLock::default() })
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()?;
+        Ok(Self {
+            url: url.to_owned(),
+            client,
+            min_refresh,
+            cache: RwLock::default(),
+        })
     }
 
     async fn refresh(&self) -> anyhow::Result<()> {
-        let set: JwkSet =
-            self.client.get(&self.url).send().await?.error_for_status()?.json().await?;
+        let set: JwkSet = self
+            .client
+            .get(&self.url)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
         let keys = set
             .keys
             .iter()
@@ -291,7 +325,10 @@ impl KeySource for RemoteJwks {
                 if let Some(key) = cache.keys.get(kid) {
                     return Some(key.clone());
                 }
-                if cache.fetched_at.is_some_and(|at| at.elapsed() < self.min_refresh) {
+                if cache
+                    .fetched_at
+                    .is_some_and(|at| at.elapsed() < self.min_refresh)
+                {
                     return None;
                 }
             }

@@ -101,7 +101,10 @@ impl Db {
             .connect_with(options)
             .await
             .context("opening the SQLite database")?;
-        Ok(Self { pool, backend: Backend::Sqlite })
+        Ok(Self {
+            pool,
+            backend: Backend::Sqlite,
+        })
     }
 
     async fn postgres(
@@ -145,7 +148,10 @@ impl Db {
             .connect_with(options)
             .await
             .context("connecting to PostgreSQL")?;
-        Ok(Self { pool, backend: Backend::Postgres })
+        Ok(Self {
+            pool,
+            backend: Backend::Postgres,
+        })
     }
 
     /// The pool, for reads and single statements.
@@ -188,7 +194,10 @@ impl Db {
 /// `(version, description, sql)`. (sqlx's `migrate!` macro would pull in the
 /// compile-time macro stack for one list.)
 pub fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> Migrator {
-    use sqlx::{SqlSafeStr as _, migrate::{Migration, MigrationType}};
+    use sqlx::{
+        SqlSafeStr as _,
+        migrate::{Migration, MigrationType},
+    };
     Migrator::with_migrations(
         migrations
             .iter()

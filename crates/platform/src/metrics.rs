@@ -38,7 +38,10 @@ pub fn install() -> bool {
 }
 
 fn describe() {
-    metrics::describe_counter!("http_requests_total", "HTTP requests served, by route and status.");
+    metrics::describe_counter!(
+        "http_requests_total",
+        "HTTP requests served, by route and status."
+    );
     metrics::describe_counter!(
         "http_request_errors_total",
         "HTTP requests answered with a 5xx status, by route."

@@ -13,9 +13,7 @@ use tracing::{
     field::{Field, Visit},
     span,
 };
-use tracing_subscriber::{
-    EnvFilter, Layer, layer::Context, prelude::*, registry::LookupSpan,
-};
+use tracing_subscriber::{EnvFilter, Layer, layer::Context, prelude::*, registry::LookupSpan};
 
 use crate::config::{LogFormat, TelemetryConfig};
 
@@ -30,15 +28,22 @@ pub fn init(cfg: &TelemetryConfig, service_name: &str) -> anyhow::Result<()> {
         LogFormat::Pretty => false,
         LogFormat::Auto => !std::io::stdout().is_terminal(),
     };
-    let service_name =
-        if cfg.service_name.is_empty() { service_name.to_owned() } else { cfg.service_name.clone() };
+    let service_name = if cfg.service_name.is_empty() {
+        service_name.to_owned()
+    } else {
+        cfg.service_name.clone()
+    };
     let result = if json {
         tracing_subscriber::registry()
             .with(EcsLayer { service_name }.with_filter(filter))
             .try_init()
     } else {
         tracing_subscriber::registry()
-            .with(tracing_subscriber::fmt::layer().with_target(false).with_filter(filter))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_target(false)
+                    .with_filter(filter),
+            )
             .try_init()
     };
     // Already initialised: keep the first subscriber.
@@ -54,7 +59,9 @@ pub struct EcsLayer {
 impl EcsLayer {
     /// A layer tagging every line with `service.name`.
     pub fn new(service_name: impl Into<String>) -> Self {
-        Self { service_name: service_name.into() }
+        Self {
+            service_name: service_name.into(),
+        }
     }
 
     /// Renders one event as an ECS object (split out so it can be tested).
@@ -63,14 +70,22 @@ impl EcsLayer {
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         let mut line = Map::new();
-        let timestamp = time::OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default();
+        let timestamp = time::OffsetDateTime::now_utc()
+            .format(&Rfc3339)
+            .unwrap_or_default();
         line.insert("@timestamp".into(), Value::String(timestamp));
         line.insert(
             "log.level".into(),
             Value::String(event.metadata().level().as_str().to_ascii_lowercase()),
         );
-        line.insert("log.logger".into(), Value::String(event.metadata().target().to_owned()));
-        line.insert("service.name".into(), Value::String(self.service_name.clone()));
+        line.insert(
+            "log.logger".into(),
+            Value::String(event.metadata().target().to_owned()),
+        );
+        line.insert(
+            "service.name".into(),
+            Value::String(self.service_name.clone()),
+        );
         line.insert("ecs.version".into(), Value::String("8.11.0".into()));
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope.from_root() {
@@ -81,7 +96,9 @@ impl EcsLayer {
         }
         let mut fields = Map::new();
         event.record(&mut JsonVisitor(&mut fields));
-        let message = fields.remove("message").unwrap_or(Value::String(String::new()));
+        let message = fields
+            .remove("message")
+            .unwrap_or(Value::String(String::new()));
         line.extend(fields);
         line.insert("message".into(), message);
         line
@@ -139,10 +156,12 @@ impl Visit for JsonVisitor<'_> {
         self.0.insert(field.name().to_owned(), Value::from(value));
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.0.insert(field.name().to_owned(), Value::from(value.to_string()));
+        self.0
+            .insert(field.name().to_owned(), Value::from(value.to_string()));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0.insert(field.name().to_owned(), Value::from(format!("{value:?}")));
+        self.0
+            .insert(field.name().to_owned(), Value::from(format!("{value:?}")));
     }
 }
 
@@ -170,8 +189,8 @@ mod tests {
     #[test]
     fn lines_carry_ecs_fields_and_span_context() {
         let lines = Arc::new(Mutex::new(Vec::new()));
-        let subscriber = tracing_subscriber::registry()
-            .with(Capture(EcsLayer::new("users"), lines.clone()));
+        let subscriber =
+            tracing_subscriber::registry().with(Capture(EcsLayer::new("users"), lines.clone()));
         tracing::subscriber::with_default(subscriber, || {
             let span = tracing::info_span!("req", http.request.id = "r-1", url.path = "/x");
             let _guard = span.enter();

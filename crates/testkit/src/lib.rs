@@ -1,1 +1,325 @@
+//! Test harness: starts the real Mercato app (the production build path) on
+//! port 0 over SQLite or PostgreSQL, and talks to it over real HTTP.
+//!
+//! PostgreSQL tests need `MERCATO_TEST_DATABASE_URL` (the test command in the
+//! README starts a server and sets it); each app gets its own schemas.
 
+// Test support: a failed setup step should stop the test loudly.
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use mercato::{App, Config, Target};
+use reqwest::{Method, StatusCode, header::HeaderMap};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+/// The storage engine a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite files in a temporary folder.
+    Sqlite,
+    /// A fresh schema on the test PostgreSQL server.
+    Postgres,
+}
+
+/// The bootstrap admin every test app has.
+pub const ADMIN_EMAIL: &str = "admin@test.mercato.dev";
+/// Its password.
+pub const ADMIN_PASSWORD: &str = "Admin-Test-Pass-7391";
+/// A password the policy accepts.
+pub const GOOD_PASSWORD: &str = "lunar-Cactus-trumpet-42";
+
+/// Runs one async test body on SQLite and on PostgreSQL, as two tests named
+/// `<name>::sqlite` and `<name>::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
+/// The URL of the test PostgreSQL server.
+pub fn postgres_url() -> String {
+    match std::env::var("MERCATO_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!(
+            "MERCATO_TEST_DATABASE_URL is not set: run the tests with scripts/test, which starts \
+             PostgreSQL, or point it at a server where the user may create schemas"
+        ),
+    }
+}
+
+/// A running app and a client for it.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// The client.
+    pub client: reqwest::Client,
+    /// The configuration it runs with.
+    pub config: Config,
+    /// The engine.
+    pub backend: Backend,
+    shutdown: CancellationToken,
+    _data: tempfile::TempDir,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body as JSON (Null when empty or not JSON).
+    pub body: Value,
+    /// Body as text.
+    pub text: String,
+}
+
+impl Reply {
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        self
+    }
+
+    /// Asserts a problem+json error with this status, and returns its body.
+    #[track_caller]
+    pub fn problem(&self, status: u16) -> &Value {
+        self.expect(status);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.text
+        );
+        assert_eq!(self.body["status"], status);
+        assert!(
+            self.body["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("https://"))
+        );
+        assert!(self.body["title"].is_string());
+        assert_eq!(
+            self.body["request_id"].as_str(),
+            self.header("x-request-id")
+        );
+        &self.body
+    }
+
+    /// The fields named in a 422 problem.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Test configuration: the defaults with a temporary data folder, cheap
+/// argon2 (the real cost is measured by the benchmark) and the test admin.
+pub fn test_config(backend: Backend, data_dir: &std::path::Path) -> Config {
+    let mut overrides = vec![
+        ("http.listen", "127.0.0.1:0".to_owned()),
+        ("database.data_dir", data_dir.display().to_string()),
+        ("database.max_connections", "5".to_owned()),
+        ("users.argon2_memory_kib", "256".to_owned()),
+        ("users.argon2_iterations", "1".to_owned()),
+        ("users.admin_email", ADMIN_EMAIL.to_owned()),
+        ("users.admin_password", ADMIN_PASSWORD.to_owned()),
+    ];
+    if backend == Backend::Postgres {
+        let prefix = format!("t{}_", uuid::Uuid::new_v4().simple());
+        overrides.push(("database.url", postgres_url()));
+        overrides.push(("database.schema_prefix", prefix));
+    }
+    match Config::load(None, &overrides) {
+        Ok(cfg) => cfg,
+        Err(e) => panic!("test configuration: {e:#}"),
+    }
+}
+
+/// Starts the whole app on `backend`.
+pub async fn spawn(backend: Backend) -> TestApp {
+    spawn_with(backend, |_| {}).await
+}
+
+/// Starts the whole app after `adjust` has changed the configuration.
+pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut config = test_config(backend, data.path());
+    adjust(&mut config);
+    let app = App::build(&config, Target::ALL).await.expect("app builds");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let shutdown = CancellationToken::new();
+    tokio::spawn(app.serve(listener, shutdown.clone(), Duration::from_secs(1)));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    TestApp {
+        base,
+        client,
+        config,
+        backend,
+        shutdown,
+        _data: data,
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A logged-in customer.
+#[derive(Debug, Clone)]
+pub struct Customer {
+    /// User id.
+    pub id: String,
+    /// Email.
+    pub email: String,
+    /// Access token.
+    pub access: String,
+    /// Refresh token.
+    pub refresh: String,
+}
+
+impl TestApp {
+    /// Sends a request with an optional bearer token and JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        read(request.send().await.expect("request sent")).await
+    }
+
+    /// GET.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    /// POST with a JSON body.
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    /// PATCH with a JSON body.
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        self.call(Method::PATCH, path, token, Some(body)).await
+    }
+
+    /// DELETE.
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
+        self.call(Method::DELETE, path, token, None).await
+    }
+
+    /// Registers a customer with a fresh email based on `tag`.
+    pub async fn register(&self, tag: &str) -> Customer {
+        let email = format!(
+            "{tag}-{}@example.com",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let reply = self
+            .post(
+                "/api/v1/auth/register",
+                None,
+                &json!({"email": email, "password": GOOD_PASSWORD, "name": tag}),
+            )
+            .await;
+        reply.expect(201);
+        Customer {
+            id: reply.body["user"]["id"].as_str().expect("id").to_owned(),
+            email,
+            access: reply.body["access_token"]
+                .as_str()
+                .expect("access")
+                .to_owned(),
+            refresh: reply.body["refresh_token"]
+                .as_str()
+                .expect("refresh")
+                .to_owned(),
+        }
+    }
+
+    /// Logs in and returns the reply.
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    /// An access token of the bootstrap admin.
+    pub async fn admin_token(&self) -> String {
+        let reply = self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        reply.expect(200);
+        reply.body["access_token"]
+            .as_str()
+            .expect("token")
+            .to_owned()
+    }
+
+    /// A direct connection to a service's database, for checks a client
+    /// cannot make (outbox rows, stored hashes).
+    pub async fn database(&self, service: &str) -> platform::db::Db {
+        platform::db::Db::connect(service, None, &self.config.database)
+            .await
+            .expect("db")
+    }
+}
+
+async fn read(response: reqwest::Response) -> Reply {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Reply {
+        status,
+        headers,
+        body,
+        text,
+    }
+}

@@ -78,17 +78,32 @@ impl UsersError {
         let p = |status, slug, code, title| Problem::new(status, slug, code, title);
         match self {
             Self::Validation(errors) => Problem::validation(errors.clone()),
-            Self::EmailTaken => p(StatusCode::CONFLICT, "users/email-taken", "IDN-0001", "Email already registered")
-                .detail("An account with this email exists. Log in or reset the password."),
+            Self::EmailTaken => p(
+                StatusCode::CONFLICT,
+                "users/email-taken",
+                "IDN-0001",
+                "Email already registered",
+            )
+            .detail("An account with this email exists. Log in or reset the password."),
             Self::InvalidCredentials => {
-                let mut problem = p(StatusCode::UNAUTHORIZED, "users/invalid-credentials", "IDN-0002", "Invalid credentials")
-                    .detail("The email or password is wrong.");
+                let mut problem = p(
+                    StatusCode::UNAUTHORIZED,
+                    "users/invalid-credentials",
+                    "IDN-0002",
+                    "Invalid credentials",
+                )
+                .detail("The email or password is wrong.");
                 problem.bearer_challenge = true;
                 problem
             }
             Self::InvalidRefreshToken => {
-                let mut problem = p(StatusCode::UNAUTHORIZED, "users/invalid-refresh-token", "IDN-0003", "Invalid refresh token")
-                    .detail("The refresh token is unknown, used, revoked or expired. Log in again.");
+                let mut problem = p(
+                    StatusCode::UNAUTHORIZED,
+                    "users/invalid-refresh-token",
+                    "IDN-0003",
+                    "Invalid refresh token",
+                )
+                .detail("The refresh token is unknown, used, revoked or expired. Log in again.");
                 problem.bearer_challenge = true;
                 problem
             }
@@ -97,10 +112,16 @@ impl UsersError {
                 problem.code = "IDN-0004".into();
                 problem
             }
-            Self::WrongPassword => p(StatusCode::FORBIDDEN, "users/wrong-password", "IDN-0005", "Wrong password")
-                .detail("The current password is wrong."),
+            Self::WrongPassword => p(
+                StatusCode::FORBIDDEN,
+                "users/wrong-password",
+                "IDN-0005",
+                "Wrong password",
+            )
+            .detail("The current password is wrong."),
             Self::Throttled(secs) => {
-                let mut problem = Problem::too_many_requests(*secs, "Too many failed logins. Try again later.");
+                let mut problem =
+                    Problem::too_many_requests(*secs, "Too many failed logins. Try again later.");
                 problem.code = "IDN-0006".into();
                 problem
             }
@@ -110,10 +131,20 @@ impl UsersError {
                 problem
             }
             Self::AccountUnavailable => Problem::unauthorized("The account is disabled or gone."),
-            Self::SelfLockout => p(StatusCode::CONFLICT, "users/self-lockout", "IDN-0008", "Would lock you out")
-                .detail("Admins cannot disable themselves or remove their own admin role."),
-            Self::AlreadyVerified => p(StatusCode::CONFLICT, "users/already-verified", "IDN-0009", "Already verified")
-                .detail("This email address is verified already."),
+            Self::SelfLockout => p(
+                StatusCode::CONFLICT,
+                "users/self-lockout",
+                "IDN-0008",
+                "Would lock you out",
+            )
+            .detail("Admins cannot disable themselves or remove their own admin role."),
+            Self::AlreadyVerified => p(
+                StatusCode::CONFLICT,
+                "users/already-verified",
+                "IDN-0009",
+                "Already verified",
+            )
+            .detail("This email address is verified already."),
             Self::Unexpected(e) => {
                 tracing::error!(error.message = %e, error.cause_chain = ?e, "request failed");
                 Problem::internal()

@@ -44,12 +44,18 @@ struct Loaded {
 impl KeyRing {
     /// Loads the keys, generating the first one if there is none.
     pub async fn load_or_create(db: Db) -> anyhow::Result<Arc<Self>> {
-        let mut keys = store::keys::all(db.pool()).await.context("reading signing keys")?;
+        let mut keys = store::keys::all(db.pool())
+            .await
+            .context("reading signing keys")?;
         if keys.is_empty() {
             let key = generate()?;
             tracing::info!(kid = %key.kid, "generated the first access-token signing key");
-            store::keys::insert(db.pool(), &key).await.context("storing the signing key")?;
-            keys = store::keys::all(db.pool()).await.context("reading signing keys")?;
+            store::keys::insert(db.pool(), &key)
+                .await
+                .context("storing the signing key")?;
+            keys = store::keys::all(db.pool())
+                .await
+                .context("reading signing keys")?;
         }
         let loaded = Loaded::from_keys(&keys)?;
         Ok(Arc::new(Self {
@@ -84,11 +90,16 @@ impl KeyRing {
 impl Loaded {
     fn from_keys(keys: &[store::keys::StoredKey]) -> anyhow::Result<Self> {
         let newest = keys.last().context("no signing key")?;
-        let pkcs8 = STANDARD.decode(&newest.private_pkcs8).context("decoding the signing key")?;
+        let pkcs8 = STANDARD
+            .decode(&newest.private_pkcs8)
+            .context("decoding the signing key")?;
         let mut verifying = HashMap::new();
         let mut jwks = Vec::new();
         for key in keys {
-            verifying.insert(key.kid.clone(), DecodingKey::from_ed_components(&key.public_key)?);
+            verifying.insert(
+                key.kid.clone(),
+                DecodingKey::from_ed_components(&key.public_key)?,
+            );
             jwks.push(serde_json::json!({
                 "kty": "OKP",
                 "crv": "Ed25519",

@@ -91,9 +91,10 @@ impl UsersService {
         let hasher = PasswordHasher::new(cfg.hash_cost()).map_err(anyhow::Error::msg)?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let dummy = hasher.clone();
-        let dummy_hash = tokio::task::spawn_blocking(move || dummy.hash("mercato-timing-equaliser"))
-            .await?
-            .map_err(anyhow::Error::msg)?;
+        let dummy_hash =
+            tokio::task::spawn_blocking(move || dummy.hash("mercato-timing-equaliser"))
+                .await?
+                .map_err(anyhow::Error::msg)?;
         Ok(Self {
             db,
             cfg,
@@ -117,7 +118,11 @@ impl UsersService {
     }
 
     async fn hash_password(&self, password: &str) -> Result<String> {
-        let _permit = self.hash_permits.acquire().await.context("hash permits closed")?;
+        let _permit = self
+            .hash_permits
+            .acquire()
+            .await
+            .context("hash permits closed")?;
         let hasher = self.hasher.clone();
         let password = password.to_owned();
         let span = tracing::Span::current();
@@ -128,29 +133,42 @@ impl UsersService {
     }
 
     async fn verify_password(&self, password: &str, phc: &str) -> Result<bool> {
-        let _permit = self.hash_permits.acquire().await.context("hash permits closed")?;
+        let _permit = self
+            .hash_permits
+            .acquire()
+            .await
+            .context("hash permits closed")?;
         let hasher = self.hasher.clone();
         let (password, phc) = (password.to_owned(), phc.to_owned());
         let span = tracing::Span::current();
-        let ok = tokio::task::spawn_blocking(move || span.in_scope(|| hasher.verify(&password, &phc)))
-            .await
-            .context("verifying task")?;
+        let ok =
+            tokio::task::spawn_blocking(move || span.in_scope(|| hasher.verify(&password, &phc)))
+                .await
+                .context("verifying task")?;
         Ok(ok)
     }
 
     fn check_password(password: &str, field: &str, context: &[&str]) -> Result<()> {
-        password::check_new_password(password, context).map_err(|reason| UsersError::field(field, reason))
+        password::check_new_password(password, context)
+            .map_err(|reason| UsersError::field(field, reason))
     }
 
     /// Creates a customer account and logs it in.
     pub async fn register(&self, email: &str, password: &str, name: &str) -> Result<Session> {
         let mut errors = Vec::new();
-        let email = Email::parse(email).map_err(|e| errors.push(FieldError::new("email", e))).ok();
-        let name = Name::parse(name).map_err(|e| errors.push(FieldError::new("name", e))).ok();
-        let context: Vec<&str> = [email.as_ref().map(Email::as_str), name.as_ref().map(Name::as_str)]
-            .into_iter()
-            .flatten()
-            .collect();
+        let email = Email::parse(email)
+            .map_err(|e| errors.push(FieldError::new("email", e)))
+            .ok();
+        let name = Name::parse(name)
+            .map_err(|e| errors.push(FieldError::new("name", e)))
+            .ok();
+        let context: Vec<&str> = [
+            email.as_ref().map(Email::as_str),
+            name.as_ref().map(Name::as_str),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         if let Err(reason) = password::check_new_password(password, &context) {
             errors.push(FieldError::new("password", reason));
         }
@@ -177,16 +195,20 @@ impl UsersService {
             updated_at: now,
         };
         let mut tx = self.db.begin_write().await?;
-        store::accounts::insert(&mut *tx, &account).await.map_err(|e| {
-            if db::is_unique_violation(&e, store::accounts::EMAIL_KEY, "account.email") {
-                UsersError::EmailTaken
-            } else {
-                e.into()
-            }
-        })?;
+        store::accounts::insert(&mut *tx, &account)
+            .await
+            .map_err(|e| {
+                if db::is_unique_violation(&e, store::accounts::EMAIL_KEY, "account.email") {
+                    UsersError::EmailTaken
+                } else {
+                    e.into()
+                }
+            })?;
         let verification = self.new_verification(&mut tx, &account, now).await?;
         events::record(&mut tx, &UserEvent::Registered(verification)).await?;
-        let (refresh, family) = self.new_refresh_token(&mut tx, account.id, None, now).await?;
+        let (refresh, family) = self
+            .new_refresh_token(&mut tx, account.id, None, now)
+            .await?;
         tx.commit().await?;
         metrics::counter!("users_registered_total").increment(1);
         self.session(account, refresh, family).await
@@ -200,8 +222,15 @@ impl UsersService {
     ) -> Result<VerificationData> {
         let token = secret_token::generate().map_err(anyhow::Error::msg)?;
         let expires_at = now + secs_to_ms(self.cfg.email_verification_ttl_secs);
-        store::tokens::insert_one_time(&mut *tx, Purpose::EmailVerification, &token.hash, account.id, now, expires_at)
-            .await?;
+        store::tokens::insert_one_time(
+            &mut *tx,
+            Purpose::EmailVerification,
+            &token.hash,
+            account.id,
+            now,
+            expires_at,
+        )
+        .await?;
         Ok(VerificationData {
             user_id: account.id,
             email: account.email.clone(),
@@ -221,11 +250,17 @@ impl UsersService {
         let token = secret_token::generate().map_err(anyhow::Error::msg)?;
         let family = family.unwrap_or_else(Uuid::now_v7);
         let expires_at = now + secs_to_ms(self.cfg.refresh_token_ttl_days * 86_400);
-        store::tokens::insert_refresh(&mut *tx, &token.hash, family, account_id, now, expires_at).await?;
+        store::tokens::insert_refresh(&mut *tx, &token.hash, family, account_id, now, expires_at)
+            .await?;
         Ok((token.plain, family))
     }
 
-    async fn session(&self, account: Account, refresh_token: String, family: Uuid) -> Result<Session> {
+    async fn session(
+        &self,
+        account: Account,
+        refresh_token: String,
+        family: Uuid,
+    ) -> Result<Session> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let ttl = self.cfg.access_token_ttl_secs;
         let claims = Claims {
@@ -239,28 +274,46 @@ impl UsersService {
             sid: Some(family.to_string()),
         };
         let access_token = self.keys.sign(&claims).await?;
-        Ok(Session { account, access_token, refresh_token, expires_in: ttl })
+        Ok(Session {
+            account,
+            access_token,
+            refresh_token,
+            expires_in: ttl,
+        })
     }
 
     fn limits(&self) -> (Limit, Limit) {
         let window_ms = secs_to_ms(self.cfg.login_window_secs);
         (
-            Limit { max_failures: self.cfg.login_max_failures_per_account, window_ms },
-            Limit { max_failures: self.cfg.login_max_failures_per_address, window_ms },
+            Limit {
+                max_failures: self.cfg.login_max_failures_per_account,
+                window_ms,
+            },
+            Limit {
+                max_failures: self.cfg.login_max_failures_per_address,
+                window_ms,
+            },
         )
     }
 
     /// Logs in with email and password. Unknown email, wrong password and a
     /// disabled account are indistinguishable, in answer and in time.
-    pub async fn login(&self, email: &str, password: &str, client: Option<IpAddr>) -> Result<Session> {
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> Result<Session> {
         let email = email.trim().to_lowercase();
         let account_scope = format!("account:{email}");
         let address_scope = client.map(|ip| format!("address:{ip}"));
         let now = now_millis();
         let (account_limit, address_limit) = self.limits();
         let since = now - account_limit.window_ms;
-        let mut wait = account_limit
-            .retry_after_secs(&store::login_failures::recent(self.db.pool(), &account_scope, since).await?, now);
+        let mut wait = account_limit.retry_after_secs(
+            &store::login_failures::recent(self.db.pool(), &account_scope, since).await?,
+            now,
+        );
         if let Some(scope) = &address_scope {
             let failures = store::login_failures::recent(self.db.pool(), scope, since).await?;
             wait = wait.max(address_limit.retry_after_secs(&failures, now));
@@ -271,7 +324,9 @@ impl UsersService {
         }
 
         let account = store::accounts::find_by_email(self.db.pool(), &email).await?;
-        let phc = account.as_ref().map_or(self.dummy_hash.as_str(), |a| a.password_hash.as_str());
+        let phc = account
+            .as_ref()
+            .map_or(self.dummy_hash.as_str(), |a| a.password_hash.as_str());
         let password_ok = self.verify_password(password, phc).await?;
         let account = match account {
             Some(account) if password_ok && !account.disabled => account,
@@ -288,7 +343,9 @@ impl UsersService {
         };
         let mut tx = self.db.begin_write().await?;
         store::login_failures::clear(&mut *tx, &account_scope).await?;
-        let (refresh, family) = self.new_refresh_token(&mut tx, account.id, None, now).await?;
+        let (refresh, family) = self
+            .new_refresh_token(&mut tx, account.id, None, now)
+            .await?;
         tx.commit().await?;
         metrics::counter!("users_login_succeeded_total").increment(1);
         self.session(account, refresh, family).await
@@ -303,7 +360,13 @@ impl UsersService {
         let Some(token) = store::tokens::find_refresh(&mut *tx, &hash).await? else {
             return Err(UsersError::InvalidRefreshToken);
         };
-        let RefreshToken { family_id, account_id, expires_at, used_at, revoked_at } = token;
+        let RefreshToken {
+            family_id,
+            account_id,
+            expires_at,
+            used_at,
+            revoked_at,
+        } = token;
         if revoked_at.is_some() || expires_at <= now {
             return Err(UsersError::InvalidRefreshToken);
         }
@@ -318,7 +381,9 @@ impl UsersService {
         let Some(account) = account.filter(|a| !a.disabled) else {
             return Err(UsersError::InvalidRefreshToken);
         };
-        let (refresh, family) = self.new_refresh_token(&mut tx, account.id, Some(family_id), now).await?;
+        let (refresh, family) = self
+            .new_refresh_token(&mut tx, account.id, Some(family_id), now)
+            .await?;
         tx.commit().await?;
         self.session(account, refresh, family).await
     }
@@ -338,7 +403,8 @@ impl UsersService {
         let Ok(email) = Email::parse(email) else {
             return Err(UsersError::field("email", "is not an email address"));
         };
-        let Some(account) = store::accounts::find_by_email(self.db.pool(), email.as_str()).await? else {
+        let Some(account) = store::accounts::find_by_email(self.db.pool(), email.as_str()).await?
+        else {
             return Ok(());
         };
         if account.disabled {
@@ -348,8 +414,15 @@ impl UsersService {
         let token = secret_token::generate().map_err(anyhow::Error::msg)?;
         let expires_at = now + secs_to_ms(self.cfg.password_reset_ttl_secs);
         let mut tx = self.db.begin_write().await?;
-        store::tokens::insert_one_time(&mut *tx, Purpose::PasswordReset, &token.hash, account.id, now, expires_at)
-            .await?;
+        store::tokens::insert_one_time(
+            &mut *tx,
+            Purpose::PasswordReset,
+            &token.hash,
+            account.id,
+            now,
+            expires_at,
+        )
+        .await?;
         let event = UserEvent::PasswordResetRequested(ResetData {
             user_id: account.id,
             email: account.email.clone(),
@@ -366,20 +439,29 @@ impl UsersService {
     pub async fn confirm_password_reset(&self, token: &str, new_password: &str) -> Result<()> {
         let hash = secret_token::hash(token);
         let now = now_millis();
-        let account_id = store::tokens::peek_one_time(self.db.pool(), Purpose::PasswordReset, &hash, now)
-            .await?
-            .ok_or(UsersError::InvalidOneTimeToken)?;
+        let account_id =
+            store::tokens::peek_one_time(self.db.pool(), Purpose::PasswordReset, &hash, now)
+                .await?
+                .ok_or(UsersError::InvalidOneTimeToken)?;
         let account = store::accounts::find(self.db.pool(), account_id)
             .await?
             .ok_or(UsersError::InvalidOneTimeToken)?;
-        Self::check_password(new_password, "new_password", &[&account.email, &account.name])?;
+        Self::check_password(
+            new_password,
+            "new_password",
+            &[&account.email, &account.name],
+        )?;
         let password_hash = self.hash_password(new_password).await?;
         let mut tx = self.db.begin_write().await?;
-        if store::tokens::consume_one_time(&mut tx, Purpose::PasswordReset, &hash, now).await?.is_none() {
+        if store::tokens::consume_one_time(&mut tx, Purpose::PasswordReset, &hash, now)
+            .await?
+            .is_none()
+        {
             return Err(UsersError::InvalidOneTimeToken);
         }
         store::accounts::set_password(&mut *tx, account.id, &password_hash, now).await?;
-        store::tokens::expire_all_one_time(&mut *tx, Purpose::PasswordReset, account.id, now).await?;
+        store::tokens::expire_all_one_time(&mut *tx, Purpose::PasswordReset, account.id, now)
+            .await?;
         store::tokens::revoke_account(&mut *tx, account.id, None, now).await?;
         tx.commit().await?;
         Ok(())
@@ -390,9 +472,10 @@ impl UsersService {
         let hash = secret_token::hash(token);
         let now = now_millis();
         let mut tx = self.db.begin_write().await?;
-        let account_id = store::tokens::consume_one_time(&mut tx, Purpose::EmailVerification, &hash, now)
-            .await?
-            .ok_or(UsersError::InvalidOneTimeToken)?;
+        let account_id =
+            store::tokens::consume_one_time(&mut tx, Purpose::EmailVerification, &hash, now)
+                .await?
+                .ok_or(UsersError::InvalidOneTimeToken)?;
         store::accounts::set_email_verified(&mut *tx, account_id, now).await?;
         tx.commit().await?;
         Ok(())
@@ -422,7 +505,12 @@ impl UsersService {
     }
 
     /// Updates name and phone (`Some(None)` clears the phone).
-    pub async fn update_profile(&self, id: Uuid, name: Option<&str>, phone: Option<Option<&str>>) -> Result<Account> {
+    pub async fn update_profile(
+        &self,
+        id: Uuid,
+        name: Option<&str>,
+        phone: Option<Option<&str>>,
+    ) -> Result<Account> {
         let mut account = self.me(id).await?;
         let mut errors = Vec::new();
         if let Some(name) = name {
@@ -450,7 +538,10 @@ impl UsersService {
     /// Changes the password and ends every other session.
     pub async fn change_password(&self, caller: &AuthUser, current: &str, new: &str) -> Result<()> {
         let account = self.me(caller.id).await?;
-        if !self.verify_password(current, &account.password_hash).await? {
+        if !self
+            .verify_password(current, &account.password_hash)
+            .await?
+        {
             return Err(UsersError::WrongPassword);
         }
         Self::check_password(new, "new_password", &[&account.email, &account.name])?;
@@ -469,13 +560,26 @@ impl UsersService {
     }
 
     /// Adds an address.
-    pub async fn add_address(&self, caller: &AuthUser, input: &AddressInput<'_>) -> Result<StoredAddress> {
+    pub async fn add_address(
+        &self,
+        caller: &AuthUser,
+        input: &AddressInput<'_>,
+    ) -> Result<StoredAddress> {
         let address = Address::parse(input).map_err(UsersError::Validation)?;
         let now = now_millis();
-        let stored = StoredAddress { id: Uuid::now_v7(), account_id: caller.id, address, created_at: now, updated_at: now };
+        let stored = StoredAddress {
+            id: Uuid::now_v7(),
+            account_id: caller.id,
+            address,
+            created_at: now,
+            updated_at: now,
+        };
         let mut tx = self.db.begin_write().await?;
         if store::addresses::count(&mut *tx, caller.id).await? >= MAX_ADDRESSES {
-            return Err(UsersError::field("address", format!("an address book holds at most {MAX_ADDRESSES} addresses")));
+            return Err(UsersError::field(
+                "address",
+                format!("an address book holds at most {MAX_ADDRESSES} addresses"),
+            ));
         }
         store::addresses::insert(&mut *tx, &stored).await?;
         tx.commit().await?;
@@ -483,11 +587,19 @@ impl UsersService {
     }
 
     /// Changes some fields of an address.
-    pub async fn update_address(&self, caller: &AuthUser, id: Uuid, patch: &AddressPatch) -> Result<StoredAddress> {
+    pub async fn update_address(
+        &self,
+        caller: &AuthUser,
+        id: Uuid,
+        patch: &AddressPatch,
+    ) -> Result<StoredAddress> {
         let mut stored = store::addresses::find(self.db.pool(), caller.id, id)
             .await?
             .ok_or(UsersError::NotFound("address"))?;
-        stored.address = stored.address.patched(patch).map_err(UsersError::Validation)?;
+        stored.address = stored
+            .address
+            .patched(patch)
+            .map_err(UsersError::Validation)?;
         stored.updated_at = now_millis();
         store::addresses::update(self.db.pool(), &stored).await?;
         Ok(stored)
@@ -503,20 +615,38 @@ impl UsersService {
     }
 
     /// Accounts for admins, newest first.
-    pub async fn list_accounts(&self, email: Option<&str>, page: &PageRequest) -> Result<Page<Account>> {
-        let rows = store::accounts::list(self.db.pool(), email, page.after.as_deref(), page.fetch_limit()).await?;
+    pub async fn list_accounts(
+        &self,
+        email: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<Account>> {
+        let rows = store::accounts::list(
+            self.db.pool(),
+            email,
+            page.after.as_deref(),
+            page.fetch_limit(),
+        )
+        .await?;
         Ok(Page::from_rows(rows, page, |a| a.id.to_string()))
     }
 
     /// One account, for admins.
     pub async fn account(&self, id: Uuid) -> Result<Account> {
-        store::accounts::find(self.db.pool(), id).await?.ok_or(UsersError::NotFound("user"))
+        store::accounts::find(self.db.pool(), id)
+            .await?
+            .ok_or(UsersError::NotFound("user"))
     }
 
     /// Changes role or disabled flag; disabling ends every session.
-    pub async fn change_access(&self, admin: &AuthUser, id: Uuid, change: AccessChange) -> Result<Account> {
+    pub async fn change_access(
+        &self,
+        admin: &AuthUser,
+        id: Uuid,
+        change: AccessChange,
+    ) -> Result<Account> {
         let mut account = self.account(id).await?;
-        let demotes_self = change.role.is_some_and(|r| r != Role::Admin) || change.disabled == Some(true);
+        let demotes_self =
+            change.role.is_some_and(|r| r != Role::Admin) || change.disabled == Some(true);
         if id == admin.id && demotes_self {
             return Err(UsersError::SelfLockout);
         }
@@ -555,26 +685,34 @@ impl UsersService {
             created_at: now,
             updated_at: now,
         };
-        store::accounts::insert(self.db.pool(), &account).await.map_err(|e| {
-            if db::is_unique_violation(&e, store::accounts::EMAIL_KEY, "account.email") {
-                UsersError::EmailTaken
-            } else {
-                e.into()
-            }
-        })?;
+        store::accounts::insert(self.db.pool(), &account)
+            .await
+            .map_err(|e| {
+                if db::is_unique_violation(&e, store::accounts::EMAIL_KEY, "account.email") {
+                    UsersError::EmailTaken
+                } else {
+                    e.into()
+                }
+            })?;
         Ok(account)
     }
 
     /// Creates the configured admin if it does not exist yet.
     pub async fn bootstrap_admin(&self) -> anyhow::Result<()> {
-        let (Some(email), Some(password)) = (&self.cfg.admin_email, &self.cfg.admin_password) else {
+        let (Some(email), Some(password)) = (&self.cfg.admin_email, &self.cfg.admin_password)
+        else {
             return Ok(());
         };
         match self.create_admin(email, password.expose_secret()).await {
-            Ok(account) => tracing::info!(user.id = %account.id, "created the configured admin account"),
+            Ok(account) => {
+                tracing::info!(user.id = %account.id, "created the configured admin account")
+            }
             Err(UsersError::EmailTaken) => {}
             Err(UsersError::Validation(errors)) => {
-                anyhow::bail!("users.admin_password is not accepted: {}", errors.first().map_or("", |e| e.message.as_str()))
+                anyhow::bail!(
+                    "users.admin_password is not accepted: {}",
+                    errors.first().map_or("", |e| e.message.as_str())
+                )
             }
             Err(e) => return Err(anyhow::anyhow!("creating the configured admin: {e}")),
         }

@@ -27,29 +27,40 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         if !has_json_content_type(req.headers()) {
-            return Err(Problem::from_status(axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE)
-                .detail("Send the body as application/json."));
+            return Err(
+                Problem::from_status(axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE)
+                    .detail("Send the body as application/json."),
+            );
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            match rejection {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| match rejection {
                 BytesRejection::FailedToBufferBody(_)
                     if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
                 {
                     Problem::from_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
                 }
                 other => Problem::bad_request(format!("Could not read the body: {other}")),
-            }
-        })?;
+            })?;
         parse_json(&bytes).map(ValidJson)
     }
 }
 
 fn has_json_content_type(headers: &axum::http::HeaderMap) -> bool {
-    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Parses a JSON document into `T`, with the errors described on [`ValidJson`].
@@ -91,7 +102,11 @@ fn describe_data_error(path: &str, message: &str) -> FieldError {
     }
     // Drop serde's " at line 1 column 12" suffix: the field is named already.
     let message = message.split(" at line ").next().unwrap_or(message);
-    let field = if path == "." { String::new() } else { path.to_owned() };
+    let field = if path == "." {
+        String::new()
+    } else {
+        path.to_owned()
+    };
     FieldError::new(field, message)
 }
 
@@ -119,7 +134,10 @@ where
             .map(ValidQuery)
             .map_err(|err| {
                 let path = err.path().to_string();
-                Problem::validation(vec![describe_data_error(&path, &err.into_inner().to_string())])
+                Problem::validation(vec![describe_data_error(
+                    &path,
+                    &err.into_inner().to_string(),
+                )])
             })
     }
 }
@@ -134,7 +152,11 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts.extensions.get::<ClientIp>().copied().unwrap_or(ClientIp(None)))
+        Ok(parts
+            .extensions
+            .get::<ClientIp>()
+            .copied()
+            .unwrap_or(ClientIp(None)))
     }
 }
 

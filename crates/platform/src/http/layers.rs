@@ -41,7 +41,9 @@ struct ObserveSettings {
 
 /// Wraps a service router in the standard stack.
 pub fn apply(router: Router, cfg: &HttpConfig) -> Router {
-    let settings = ObserveSettings { trust_forwarded_for: cfg.trust_forwarded_for };
+    let settings = ObserveSettings {
+        trust_forwarded_for: cfg.trust_forwarded_for,
+    };
     let mut router = router
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -95,7 +97,11 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
     )
 }
 
-async fn observe(State(settings): State<ObserveSettings>, mut req: Request, next: Next) -> Response {
+async fn observe(
+    State(settings): State<ObserveSettings>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let request_id = req
         .headers()
@@ -141,9 +147,17 @@ async fn observe(State(settings): State<ObserveSettings>, mut req: Request, next
     span.in_scope(|| {
         let duration_ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         if status.is_server_error() {
-            tracing::warn!(http.response.status_code = status.as_u16(), event.duration = duration_ns, "request failed");
+            tracing::warn!(
+                http.response.status_code = status.as_u16(),
+                event.duration = duration_ns,
+                "request failed"
+            );
         } else {
-            tracing::info!(http.response.status_code = status.as_u16(), event.duration = duration_ns, "request completed");
+            tracing::info!(
+                http.response.status_code = status.as_u16(),
+                event.duration = duration_ns,
+                "request completed"
+            );
         }
     });
     response
@@ -167,7 +181,10 @@ fn finish_problem(response: Response, request_id: &str) -> Response {
     // Keep headers a layer set for a reason (Allow on 405, CORS headers).
     for (name, value) in &parts.headers {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            rendered.headers_mut().entry(name).or_insert_with(|| value.clone());
+            rendered
+                .headers_mut()
+                .entry(name)
+                .or_insert_with(|| value.clone());
         }
     }
     rendered
@@ -206,7 +223,9 @@ fn client_ip(req: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
             return forwarded;
         }
     }
-    req.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip())
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
 }
 
 #[cfg(test)]

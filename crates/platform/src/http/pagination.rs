@@ -51,7 +51,11 @@ impl PageRequest {
                 }
             },
         };
-        if errors.is_empty() { Ok(Self { limit, after }) } else { Err(Problem::validation(errors)) }
+        if errors.is_empty() {
+            Ok(Self { limit, after })
+        } else {
+            Err(Problem::validation(errors))
+        }
     }
 
     /// Rows to fetch: one more than the page, to learn whether another follows.
@@ -80,12 +84,18 @@ impl<T> Page<T> {
         } else {
             None
         };
-        Self { items: rows, next_cursor }
+        Self {
+            items: rows,
+            next_cursor,
+        }
     }
 
     /// Converts the items, keeping the cursor.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
     }
 }
 

@@ -25,7 +25,10 @@ pub struct FieldError {
 impl FieldError {
     /// A field error.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -84,7 +87,13 @@ impl Problem {
 
     /// 400: the request cannot be parsed.
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad-request", "GEN-0400", "Bad request").detail(detail)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "GEN-0400",
+            "Bad request",
+        )
+        .detail(detail)
     }
 
     /// 422 with field errors.
@@ -168,18 +177,24 @@ impl Problem {
     pub fn from_status(status: StatusCode) -> Self {
         let (slug, detail) = match status {
             StatusCode::NOT_FOUND => ("not-found", "No resource at this path."),
-            StatusCode::METHOD_NOT_ALLOWED => {
-                ("method-not-allowed", "This method is not allowed on this path.")
+            StatusCode::METHOD_NOT_ALLOWED => (
+                "method-not-allowed",
+                "This method is not allowed on this path.",
+            ),
+            StatusCode::REQUEST_TIMEOUT => {
+                ("timeout", "The request took too long and was abandoned.")
             }
-            StatusCode::REQUEST_TIMEOUT => ("timeout", "The request took too long and was abandoned."),
-            StatusCode::PAYLOAD_TOO_LARGE => ("payload-too-large", "The request body is too large."),
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                ("payload-too-large", "The request body is too large.")
+            }
             StatusCode::UNSUPPORTED_MEDIA_TYPE => (
                 "unsupported-media-type",
                 "Send the body as application/json.",
             ),
-            s if s.is_server_error() => {
-                ("internal", "The server could not complete the request; it has been logged.")
-            }
+            s if s.is_server_error() => (
+                "internal",
+                "The server could not complete the request; it has been logged.",
+            ),
             _ => ("http-error", "The request could not be served."),
         };
         Self::new(

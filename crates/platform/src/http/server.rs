@@ -26,7 +26,9 @@ pub struct ReadinessCheck {
 
 impl std::fmt::Debug for ReadinessCheck {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReadinessCheck").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("ReadinessCheck")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -45,7 +47,10 @@ struct CheckResult {
 /// `/health/live`, `/health/ready`, `/metrics`, `/openapi.json` and `/docs`.
 pub fn ops_router(checks: Vec<ReadinessCheck>, openapi: utoipa::openapi::OpenApi) -> Router {
     Router::new()
-        .route("/health/live", get(|| async { Json(serde_json::json!({"status": "up"})) }))
+        .route(
+            "/health/live",
+            get(|| async { Json(serde_json::json!({"status": "up"})) }),
+        )
         .route("/health/ready", get(ready).with_state(Arc::new(checks)))
         .route("/metrics", get(crate::metrics::render))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
@@ -56,13 +61,23 @@ async fn ready(State(checks): State<Arc<Vec<ReadinessCheck>>>) -> Response {
         let ok = tokio::time::timeout(Duration::from_secs(2), (check.probe)())
             .await
             .unwrap_or(false);
-        CheckResult { name: check.name.clone(), status: if ok { "up" } else { "down" } }
+        CheckResult {
+            name: check.name.clone(),
+            status: if ok { "up" } else { "down" },
+        }
     }))
     .await;
-    let down: Vec<&str> =
-        results.iter().filter(|r| r.status == "down").map(|r| r.name.as_str()).collect();
+    let down: Vec<&str> = results
+        .iter()
+        .filter(|r| r.status == "down")
+        .map(|r| r.name.as_str())
+        .collect();
     if down.is_empty() {
-        Json(Health { status: "up", checks: results }).into_response()
+        Json(Health {
+            status: "up",
+            checks: results,
+        })
+        .into_response()
     } else {
         super::problem::Problem::unavailable(format!("Not ready: {} down.", down.join(", ")))
             .into_response()
@@ -77,8 +92,11 @@ pub async fn serve(
     shutdown: CancellationToken,
     grace: Duration,
 ) -> anyhow::Result<()> {
-    let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.clone().cancelled_owned());
     let deadline = async {
         shutdown.cancelled().await;
         tokio::time::sleep(grace).await;

@@ -53,7 +53,10 @@ impl Address {
             if value.is_empty() {
                 errors.push(FieldError::new(field, "is required"));
             } else if value.chars().count() > max {
-                errors.push(FieldError::new(field, format!("must be at most {max} characters")));
+                errors.push(FieldError::new(
+                    field,
+                    format!("must be at most {max} characters"),
+                ));
             }
             value.to_owned()
         };
@@ -64,7 +67,10 @@ impl Address {
         let mut optional = |field: &str, value: Option<&str>, max: usize| -> Option<String> {
             let value = value.map(str::trim).filter(|v| !v.is_empty())?;
             if value.chars().count() > max {
-                errors.push(FieldError::new(field, format!("must be at most {max} characters")));
+                errors.push(FieldError::new(
+                    field,
+                    format!("must be at most {max} characters"),
+                ));
             }
             Some(value.to_owned())
         };
@@ -73,10 +79,22 @@ impl Address {
         let phone = optional("phone", input.phone, 32);
         let country = input.country.trim().to_ascii_uppercase();
         if !is_country_code(&country) {
-            errors.push(FieldError::new("country", "must be an ISO 3166-1 alpha-2 code such as DE or US"));
+            errors.push(FieldError::new(
+                "country",
+                "must be an ISO 3166-1 alpha-2 code such as DE or US",
+            ));
         }
         if errors.is_empty() {
-            Ok(Self { name, line1, line2, city, region, postal_code, country, phone })
+            Ok(Self {
+                name,
+                line1,
+                line2,
+                city,
+                region,
+                postal_code,
+                country,
+                phone,
+            })
         } else {
             Err(errors)
         }
@@ -166,7 +184,10 @@ mod tests {
     #[test]
     fn the_country_is_upper_cased_and_checked() {
         assert_eq!(Address::parse(&input()).unwrap().country, "GB");
-        let bad = AddressInput { country: "XX", ..input() };
+        let bad = AddressInput {
+            country: "XX",
+            ..input()
+        };
         assert_eq!(Address::parse(&bad).unwrap_err()[0].field, "country");
     }
 
@@ -179,18 +200,33 @@ mod tests {
 
     #[test]
     fn blank_optional_fields_become_none() {
-        let parsed = Address::parse(&AddressInput { line2: Some("  "), ..input() }).unwrap();
+        let parsed = Address::parse(&AddressInput {
+            line2: Some("  "),
+            ..input()
+        })
+        .unwrap();
         assert_eq!(parsed.line2, None);
     }
 
     #[test]
     fn a_patch_changes_only_what_it_names_and_revalidates() {
-        let address = Address::parse(&AddressInput { line2: Some("Flat 2"), ..input() }).unwrap();
-        let patch = AddressPatch { city: Some("Bath".into()), line2: Some(None), ..AddressPatch::default() };
+        let address = Address::parse(&AddressInput {
+            line2: Some("Flat 2"),
+            ..input()
+        })
+        .unwrap();
+        let patch = AddressPatch {
+            city: Some("Bath".into()),
+            line2: Some(None),
+            ..AddressPatch::default()
+        };
         let patched = address.patched(&patch).unwrap();
         assert_eq!((patched.city.as_str(), patched.line2), ("Bath", None));
         assert_eq!(patched.name, "Ada Lovelace");
-        let bad = AddressPatch { country: Some("ZZ".into()), ..AddressPatch::default() };
+        let bad = AddressPatch {
+            country: Some("ZZ".into()),
+            ..AddressPatch::default()
+        };
         assert!(address.patched(&bad).is_err());
     }
 

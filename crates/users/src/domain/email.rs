@@ -15,9 +15,10 @@ impl Email {
         if local.is_empty() || local.len() > 64 {
             return Err("must have 1 to 64 characters before @");
         }
-        let local_ok = local.chars().all(|c| {
-            c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c)
-        }) && !local.starts_with('.')
+        let local_ok = local
+            .chars()
+            .all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c))
+            && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..");
         if !local_ok {
@@ -31,7 +32,9 @@ impl Email {
                     && !label.starts_with('-')
                     && !label.ends_with('-')
             })
-            && labels.last().is_some_and(|tld| tld.len() >= 2 && tld.chars().all(char::is_alphabetic));
+            && labels
+                .last()
+                .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(char::is_alphabetic));
         if !domain_ok {
             return Err("must have a valid domain after @");
         }
@@ -56,14 +59,26 @@ mod tests {
 
     #[test]
     fn addresses_are_trimmed_and_lower_cased() {
-        assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
     }
 
     #[test]
     fn malformed_addresses_are_rejected() {
         for bad in [
-            "", "ada", "@example.com", "ada@", "ada@example", "ada@@example.com", "a b@example.com",
-            "ada@-example.com", "ada@example.c0m", ".ada@example.com", "a..da@example.com",
+            "",
+            "ada",
+            "@example.com",
+            "ada@",
+            "ada@example",
+            "ada@@example.com",
+            "a b@example.com",
+            "ada@-example.com",
+            "ada@example.c0m",
+            ".ada@example.com",
+            "a..da@example.com",
             "ada@example..com",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
@@ -72,7 +87,11 @@ mod tests {
 
     #[test]
     fn plausible_addresses_are_accepted() {
-        for good in ["ada+shop@example.com", "o'brien@mail.example.co.uk", "x@ab.io"] {
+        for good in [
+            "ada+shop@example.com",
+            "o'brien@mail.example.co.uk",
+            "x@ab.io",
+        ] {
             assert!(Email::parse(good).is_ok(), "{good:?} should be accepted");
         }
     }

@@ -19,12 +19,21 @@ pub fn check_new_password(password: &str, context: &[&str]) -> Result<(), String
     // zxcvbn knows the common-password, name and word frequency lists and
     // patterns (keyboard walks, dates, l33t); score 2 means it would take
     // over 10^8 guesses, beyond a throttled online attack.
-    let estimate = zxcvbn::zxcvbn(password, context);
+    // The user's details are split into words so that "adalovelace" is seen
+    // as two known words for Ada Lovelace, not one unknown string.
+    let words: Vec<String> = context
+        .iter()
+        .flat_map(|text| text.split(|c: char| !c.is_alphanumeric()))
+        .filter(|word| word.chars().count() >= 3)
+        .map(str::to_lowercase)
+        .collect();
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let estimate = zxcvbn::zxcvbn(password, &words);
     if (estimate.score() as u8) < 2 {
-        let reason = estimate
-            .feedback()
-            .and_then(|f| f.warning())
-            .map_or_else(|| "is too easy to guess".to_owned(), |w| format!("is too easy to guess: {w}"));
+        let reason = estimate.feedback().and_then(|f| f.warning()).map_or_else(
+            || "is too easy to guess".to_owned(),
+            |w| format!("is too easy to guess: {w}"),
+        );
         return Err(reason);
     }
     Ok(())
@@ -60,7 +69,11 @@ impl PasswordHasher {
         let params = argon2::Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
             .map_err(|e| e.to_string())?;
         Ok(Self {
-            argon2: argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params),
+            argon2: argon2::Argon2::new(
+                argon2::Algorithm::Argon2id,
+                argon2::Version::V0x13,
+                params,
+            ),
         })
     }
 
@@ -77,8 +90,11 @@ impl PasswordHasher {
     /// hash are used, so raising the cost later keeps old hashes working.
     pub fn verify(&self, password: &str, phc: &str) -> bool {
         use argon2::PasswordVerifier as _;
-        argon2::PasswordHash::new(phc)
-            .is_ok_and(|hash| self.argon2.verify_password(password.as_bytes(), &hash).is_ok())
+        argon2::PasswordHash::new(phc).is_ok_and(|hash| {
+            self.argon2
+                .verify_password(password.as_bytes(), &hash)
+                .is_ok()
+        })
     }
 }
 
@@ -86,18 +102,36 @@ impl PasswordHasher {
 mod tests {
     use super::*;
 
-    const CHEAP: HashCost = HashCost { memory_kib: 64, iterations: 1, parallelism: 1 };
+    const CHEAP: HashCost = HashCost {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
 
     #[test]
     fn short_and_long_passwords_are_rejected() {
-        assert!(check_new_password("Xk9#pq", &[]).unwrap_err().contains("at least 8"));
+        assert!(
+            check_new_password("Xk9#pq", &[])
+                .unwrap_err()
+                .contains("at least 8")
+        );
         let long = "Xk9#pq".repeat(30);
-        assert!(check_new_password(&long, &[]).unwrap_err().contains("at most 128"));
+        assert!(
+            check_new_password(&long, &[])
+                .unwrap_err()
+                .contains("at most 128")
+        );
     }
 
     #[test]
     fn common_passwords_are_rejected_with_a_reason() {
-        for weak in ["password", "password123", "12345678", "qwertyuiop", "iloveyou1"] {
+        for weak in [
+            "password",
+            "password123",
+            "12345678",
+            "qwertyuiop",
+            "iloveyou1",
+        ] {
             let reason = check_new_password(weak, &[]).unwrap_err();
             assert!(reason.contains("too easy to guess"), "{weak}: {reason}");
         }

@@ -37,13 +37,21 @@ pub struct Phone(String);
 impl Phone {
     /// Parses and normalises a phone number.
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let compact: String =
-            raw.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')')).collect();
-        let digits = compact.strip_prefix('+').ok_or("must start with + and the country code")?;
+        let compact: String = raw
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+            .collect();
+        let digits = compact
+            .strip_prefix('+')
+            .ok_or("must start with + and the country code")?;
         let valid = (8..=15).contains(&digits.len())
             && digits.chars().all(|c| c.is_ascii_digit())
             && !digits.starts_with('0');
-        if valid { Ok(Self(compact)) } else { Err("must be + followed by 8 to 15 digits (E.164)") }
+        if valid {
+            Ok(Self(compact))
+        } else {
+            Err("must be + followed by 8 to 15 digits (E.164)")
+        }
     }
 
     /// The number in E.164 form.
@@ -67,8 +75,17 @@ mod tests {
 
     #[test]
     fn phones_are_normalised_to_e164() {
-        assert_eq!(Phone::parse("+44 (20) 7946-0958").unwrap().as_str(), "+442079460958");
-        for bad in ["020 7946 0958", "+12", "+1234567890123456", "+44abc79460958", "+0123456789"] {
+        assert_eq!(
+            Phone::parse("+44 (20) 7946-0958").unwrap().as_str(),
+            "+442079460958"
+        );
+        for bad in [
+            "020 7946 0958",
+            "+12",
+            "+1234567890123456",
+            "+44abc79460958",
+            "+0123456789",
+        ] {
             assert!(Phone::parse(bad).is_err(), "{bad}");
         }
     }

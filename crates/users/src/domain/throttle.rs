@@ -14,8 +14,11 @@ impl Limit {
     /// Given the times (Unix ms, any order) of recent failures, returns how
     /// many seconds the caller must wait, or None if it may try now.
     pub fn retry_after_secs(&self, failures: &[i64], now_ms: i64) -> Option<u64> {
-        let mut recent: Vec<i64> =
-            failures.iter().copied().filter(|at| now_ms - at < self.window_ms).collect();
+        let mut recent: Vec<i64> = failures
+            .iter()
+            .copied()
+            .filter(|at| now_ms - at < self.window_ms)
+            .collect();
         if recent.len() < self.max_failures as usize {
             return None;
         }
@@ -32,7 +35,10 @@ impl Limit {
 mod tests {
     use super::*;
 
-    const LIMIT: Limit = Limit { max_failures: 5, window_ms: 15 * 60 * 1000 };
+    const LIMIT: Limit = Limit {
+        max_failures: 5,
+        window_ms: 15 * 60 * 1000,
+    };
 
     #[test]
     fn fewer_failures_than_the_limit_allow_another_try() {
@@ -42,7 +48,13 @@ mod tests {
     #[test]
     fn reaching_the_limit_locks_until_the_oldest_failure_expires() {
         let now = 1_000_000_000;
-        let failures = [now - 60_000, now - 50_000, now - 40_000, now - 30_000, now - 20_000];
+        let failures = [
+            now - 60_000,
+            now - 50_000,
+            now - 40_000,
+            now - 30_000,
+            now - 20_000,
+        ];
         assert_eq!(LIMIT.retry_after_secs(&failures, now), Some(15 * 60 - 60));
     }
 
@@ -50,6 +62,9 @@ mod tests {
     fn failures_outside_the_window_do_not_count() {
         let now = 10_000_000_000;
         let old = now - 16 * 60 * 1000;
-        assert_eq!(LIMIT.retry_after_secs(&[old, old, old, old, now - 1], now), None);
+        assert_eq!(
+            LIMIT.retry_after_secs(&[old, old, old, old, now - 1], now),
+            None
+        );
     }
 }

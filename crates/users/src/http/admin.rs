@@ -30,9 +30,20 @@ pub(super) async fn list_users(
     ValidQuery(query): ValidQuery<UserListQuery>,
 ) -> Result<Json<UserPage>> {
     let page = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
-    let email = query.email.as_deref().map(str::trim).filter(|e| !e.is_empty());
-    let page = state.service.list_accounts(email, &page).await?.map(UserOut::from);
-    Ok(Json(UserPage { items: page.items, next_cursor: page.next_cursor }))
+    let email = query
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty());
+    let page = state
+        .service
+        .list_accounts(email, &page)
+        .await?
+        .map(UserOut::from);
+    Ok(Json(UserPage {
+        items: page.items,
+        next_cursor: page.next_cursor,
+    }))
 }
 
 /// One account.
@@ -58,6 +69,15 @@ pub(super) async fn update_user(
     Path(id): Path<String>,
     ValidJson(body): ValidJson<AccessIn>,
 ) -> Result<Json<UserOut>> {
-    let change = AccessChange { role: body.role, disabled: body.disabled };
-    Ok(Json(state.service.change_access(&admin, parse_id(&id)?, change).await?.into()))
+    let change = AccessChange {
+        role: body.role,
+        disabled: body.disabled,
+    };
+    Ok(Json(
+        state
+            .service
+            .change_access(&admin, parse_id(&id)?, change)
+            .await?
+            .into(),
+    ))
 }

@@ -1,16 +1,16 @@
 //! Registration, login and session routes.
 
-use axum::{
-    Json,
-    extract::State,
-    http::StatusCode,
-    response::IntoResponse,
+use axum::{Json, extract::State, http::StatusCode, response::IntoResponse};
+use platform::{
+    Problem,
+    http::extract::{ClientIp, ValidJson},
 };
-use platform::{Problem, http::extract::{ClientIp, ValidJson}};
 
 use super::{
     UsersState,
-    dto::{LoginIn, RefreshIn, RegisterIn, ResetConfirmIn, ResetRequestIn, TokensOut, VerifyEmailIn},
+    dto::{
+        LoginIn, RefreshIn, RegisterIn, ResetConfirmIn, ResetRequestIn, TokensOut, VerifyEmailIn,
+    },
 };
 use crate::error::Result;
 
@@ -22,7 +22,10 @@ pub(super) async fn register(
     State(state): State<UsersState>,
     ValidJson(body): ValidJson<RegisterIn>,
 ) -> Result<(StatusCode, Json<TokensOut>)> {
-    let session = state.service.register(&body.email, &body.password, &body.name).await?;
+    let session = state
+        .service
+        .register(&body.email, &body.password, &body.name)
+        .await?;
     Ok((StatusCode::CREATED, Json(session.into())))
 }
 
@@ -36,7 +39,10 @@ pub(super) async fn login(
     ClientIp(client): ClientIp,
     ValidJson(body): ValidJson<LoginIn>,
 ) -> Result<Json<TokensOut>> {
-    let session = state.service.login(&body.email, &body.password, client).await?;
+    let session = state
+        .service
+        .login(&body.email, &body.password, client)
+        .await?;
     Ok(Json(session.into()))
 }
 
@@ -48,7 +54,9 @@ pub(super) async fn refresh(
     State(state): State<UsersState>,
     ValidJson(body): ValidJson<RefreshIn>,
 ) -> Result<Json<TokensOut>> {
-    Ok(Json(state.service.refresh(&body.refresh_token).await?.into()))
+    Ok(Json(
+        state.service.refresh(&body.refresh_token).await?.into(),
+    ))
 }
 
 /// End the session of a refresh token.
@@ -80,7 +88,10 @@ pub(super) async fn confirm_password_reset(
     State(state): State<UsersState>,
     ValidJson(body): ValidJson<ResetConfirmIn>,
 ) -> Result<StatusCode> {
-    state.service.confirm_password_reset(&body.token, &body.new_password).await?;
+    state
+        .service
+        .confirm_password_reset(&body.token, &body.new_password)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -100,5 +111,8 @@ pub(super) async fn verify_email(
     responses((status = 200, description = "a JWK set of Ed25519 keys")))]
 pub(super) async fn jwks(State(state): State<UsersState>) -> impl IntoResponse {
     let body = state.service.keys().jwks().await;
-    ([(axum::http::header::CACHE_CONTROL, "public, max-age=300")], Json(body))
+    (
+        [(axum::http::header::CACHE_CONTROL, "public, max-age=300")],
+        Json(body),
+    )
 }

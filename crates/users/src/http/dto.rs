@@ -7,10 +7,15 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::{service::Session, store::{accounts::Account, addresses::StoredAddress}};
+use crate::{
+    service::Session,
+    store::{accounts::Account, addresses::StoredAddress},
+};
 
 /// Distinguishes an absent field (`None`) from an explicit null (`Some(None)`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 

@@ -10,7 +10,9 @@ use uuid::Uuid;
 
 use super::{
     UsersState,
-    dto::{AddressIn, AddressList, AddressOut, AddressPatchIn, PasswordChangeIn, ProfileIn, UserOut},
+    dto::{
+        AddressIn, AddressList, AddressOut, AddressPatchIn, PasswordChangeIn, ProfileIn, UserOut,
+    },
 };
 use crate::{
     domain::address::{AddressInput, AddressPatch},
@@ -20,7 +22,10 @@ use crate::{
 /// The caller's profile.
 #[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = UserOut), (status = 401, body = Problem)))]
-pub(super) async fn get_me(State(state): State<UsersState>, caller: AuthUser) -> Result<Json<UserOut>> {
+pub(super) async fn get_me(
+    State(state): State<UsersState>,
+    caller: AuthUser,
+) -> Result<Json<UserOut>> {
     Ok(Json(state.service.me(caller.id).await?.into()))
 }
 
@@ -33,7 +38,10 @@ pub(super) async fn update_me(
     ValidJson(body): ValidJson<ProfileIn>,
 ) -> Result<Json<UserOut>> {
     let phone = body.phone.as_ref().map(Option::as_deref);
-    let account = state.service.update_profile(caller.id, body.name.as_deref(), phone).await?;
+    let account = state
+        .service
+        .update_profile(caller.id, body.name.as_deref(), phone)
+        .await?;
     Ok(Json(account.into()))
 }
 
@@ -47,7 +55,10 @@ pub(super) async fn change_password(
     caller: AuthUser,
     ValidJson(body): ValidJson<PasswordChangeIn>,
 ) -> Result<StatusCode> {
-    state.service.change_password(&caller, &body.current_password, &body.new_password).await?;
+    state
+        .service
+        .change_password(&caller, &body.current_password, &body.new_password)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -69,8 +80,17 @@ pub(super) async fn list_addresses(
     State(state): State<UsersState>,
     caller: AuthUser,
 ) -> Result<Json<AddressList>> {
-    let items = state.service.addresses(&caller).await?.into_iter().map(Into::into).collect();
-    Ok(Json(AddressList { items, next_cursor: None }))
+    let items = state
+        .service
+        .addresses(&caller)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Ok(Json(AddressList {
+        items,
+        next_cursor: None,
+    }))
 }
 
 /// Add an address.
@@ -117,7 +137,13 @@ pub(super) async fn update_address(
         country: body.country,
         phone: body.phone,
     };
-    Ok(Json(state.service.update_address(&caller, id, &patch).await?.into()))
+    Ok(Json(
+        state
+            .service
+            .update_address(&caller, id, &patch)
+            .await?
+            .into(),
+    ))
 }
 
 /// Remove an address.
@@ -129,7 +155,10 @@ pub(super) async fn delete_address(
     caller: AuthUser,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
-    state.service.delete_address(&caller, parse_id(&id)?).await?;
+    state
+        .service
+        .delete_address(&caller, parse_id(&id)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

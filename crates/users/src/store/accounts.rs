@@ -77,7 +77,10 @@ pub async fn insert<'c>(ex: impl Exec<'c>, a: &Account) -> Result<(), sqlx::Erro
 }
 
 /// The account with this (lower-cased) email.
-pub async fn find_by_email<'c>(ex: impl Exec<'c>, email: &str) -> Result<Option<Account>, sqlx::Error> {
+pub async fn find_by_email<'c>(
+    ex: impl Exec<'c>,
+    email: &str,
+) -> Result<Option<Account>, sqlx::Error> {
     let sql = format!("select {COLUMNS} from account where email = $1");
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(email)
@@ -123,13 +126,15 @@ pub async fn update_profile<'c>(ex: impl Exec<'c>, a: &Account) -> Result<(), sq
 
 /// Writes the role and disabled flag.
 pub async fn update_access<'c>(ex: impl Exec<'c>, a: &Account) -> Result<(), sqlx::Error> {
-    sqlx::query("update account set role = $1, disabled = $2, updated_at = $3 where account_id = $4")
-        .bind(a.role.as_str())
-        .bind(i64::from(a.disabled))
-        .bind(a.updated_at)
-        .bind(a.id.to_string())
-        .execute(ex)
-        .await?;
+    sqlx::query(
+        "update account set role = $1, disabled = $2, updated_at = $3 where account_id = $4",
+    )
+    .bind(a.role.as_str())
+    .bind(i64::from(a.disabled))
+    .bind(a.updated_at)
+    .bind(a.id.to_string())
+    .execute(ex)
+    .await?;
     Ok(())
 }
 
@@ -150,7 +155,11 @@ pub async fn set_password<'c>(
 }
 
 /// Marks the email as verified.
-pub async fn set_email_verified<'c>(ex: impl Exec<'c>, id: Uuid, now: i64) -> Result<(), sqlx::Error> {
+pub async fn set_email_verified<'c>(
+    ex: impl Exec<'c>,
+    id: Uuid,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("update account set email_verified = 1, updated_at = $1 where account_id = $2")
         .bind(now)
         .bind(id.to_string())
@@ -170,7 +179,11 @@ pub async fn list<'c>(
     // Emails are stored lower-cased, so a lower-cased pattern makes LIKE
     // case-insensitive on PostgreSQL too. `\` escapes the pattern characters.
     let pattern = email_contains.map(|e| {
-        let escaped = e.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let escaped = e
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         format!("%{escaped}%")
     });
     let sql = format!(

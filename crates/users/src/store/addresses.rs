@@ -44,7 +44,10 @@ fn from_row(row: &AnyRow) -> Result<StoredAddress, sqlx::Error> {
 }
 
 /// The account's addresses, oldest first.
-pub async fn list<'c>(ex: impl Exec<'c>, account_id: Uuid) -> Result<Vec<StoredAddress>, sqlx::Error> {
+pub async fn list<'c>(
+    ex: impl Exec<'c>,
+    account_id: Uuid,
+) -> Result<Vec<StoredAddress>, sqlx::Error> {
     let sql = format!("select {COLUMNS} from address where account_id = $1 order by address_id");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(account_id.to_string())
@@ -84,7 +87,9 @@ pub async fn insert<'c>(ex: impl Exec<'c>, a: &StoredAddress) -> Result<(), sqlx
     let sql = format!(
         "insert into address ({COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
     );
-    bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), a).execute(ex).await?;
+    bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), a)
+        .execute(ex)
+        .await?;
     Ok(())
 }
 
@@ -131,7 +136,11 @@ fn bind_all<'q>(
 }
 
 /// Deletes the account's address; false if there was none.
-pub async fn delete<'c>(ex: impl Exec<'c>, account_id: Uuid, id: Uuid) -> Result<bool, sqlx::Error> {
+pub async fn delete<'c>(
+    ex: impl Exec<'c>,
+    account_id: Uuid,
+    id: Uuid,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("delete from address where account_id = $1 and address_id = $2")
         .bind(account_id.to_string())
         .bind(id.to_string())

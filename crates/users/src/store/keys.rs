@@ -19,7 +19,9 @@ pub struct StoredKey {
 
 impl std::fmt::Debug for StoredKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoredKey").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("StoredKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 

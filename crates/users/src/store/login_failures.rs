@@ -5,12 +5,17 @@ use sqlx::Row as _;
 use super::Exec;
 
 /// Times (Unix ms) of failures for `scope` after `since`.
-pub async fn recent<'c>(ex: impl Exec<'c>, scope: &str, since: i64) -> Result<Vec<i64>, sqlx::Error> {
-    let rows = sqlx::query("select failed_at from login_failure where scope = $1 and failed_at > $2")
-        .bind(scope)
-        .bind(since)
-        .fetch_all(ex)
-        .await?;
+pub async fn recent<'c>(
+    ex: impl Exec<'c>,
+    scope: &str,
+    since: i64,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let rows =
+        sqlx::query("select failed_at from login_failure where scope = $1 and failed_at > $2")
+            .bind(scope)
+            .bind(since)
+            .fetch_all(ex)
+            .await?;
     rows.iter().map(|r| r.try_get("failed_at")).collect()
 }
 
@@ -37,6 +42,9 @@ pub async fn record(
 
 /// Forgets the failures of `scope` (after a successful login).
 pub async fn clear<'c>(ex: impl Exec<'c>, scope: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from login_failure where scope = $1").bind(scope).execute(ex).await?;
+    sqlx::query("delete from login_failure where scope = $1")
+        .bind(scope)
+        .execute(ex)
+        .await?;
     Ok(())
 }

@@ -44,7 +44,10 @@ pub async fn insert_refresh<'c>(
 }
 
 /// The refresh token with this hash.
-pub async fn find_refresh<'c>(ex: impl Exec<'c>, hash: &str) -> Result<Option<RefreshToken>, sqlx::Error> {
+pub async fn find_refresh<'c>(
+    ex: impl Exec<'c>,
+    hash: &str,
+) -> Result<Option<RefreshToken>, sqlx::Error> {
     let row = sqlx::query(
         "select family_id, account_id, expires_at, used_at, revoked_at \
          from refresh_token where token_hash = $1",
@@ -65,7 +68,11 @@ pub async fn find_refresh<'c>(ex: impl Exec<'c>, hash: &str) -> Result<Option<Re
 }
 
 /// Marks a token used if it was not yet; false means someone else used it first.
-pub async fn mark_refresh_used<'c>(ex: impl Exec<'c>, hash: &str, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn mark_refresh_used<'c>(
+    ex: impl Exec<'c>,
+    hash: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "update refresh_token set used_at = $1 \
          where token_hash = $2 and used_at is null and revoked_at is null",
@@ -78,12 +85,18 @@ pub async fn mark_refresh_used<'c>(ex: impl Exec<'c>, hash: &str, now: i64) -> R
 }
 
 /// Revokes every token of a session.
-pub async fn revoke_family<'c>(ex: impl Exec<'c>, family_id: Uuid, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("update refresh_token set revoked_at = $1 where family_id = $2 and revoked_at is null")
-        .bind(now)
-        .bind(family_id.to_string())
-        .execute(ex)
-        .await?;
+pub async fn revoke_family<'c>(
+    ex: impl Exec<'c>,
+    family_id: Uuid,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update refresh_token set revoked_at = $1 where family_id = $2 and revoked_at is null",
+    )
+    .bind(now)
+    .bind(family_id.to_string())
+    .execute(ex)
+    .await?;
     Ok(())
 }
 

@@ -1,0 +1,178 @@
+//! The platform's HTTP behaviour as a client sees it on the users routes.
+
+use serde_json::json;
+use testkit::{Backend, on_both_backends, spawn};
+
+on_both_backends!(
+    malformed_json_is_a_bad_request,
+    a_wrong_content_type_is_unsupported,
+    bodies_over_one_mebibyte_are_too_large,
+    request_ids_are_echoed_or_generated,
+    unknown_routes_and_methods_are_problems,
+    health_reports_the_database,
+    metrics_count_requests_per_route,
+    openapi_and_docs_are_served_offline,
+);
+
+async fn malformed_json_is_a_bad_request(backend: Backend) {
+    let app = spawn(backend).await;
+    let reply = app
+        .client
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .header("content-type", "application/json")
+        .body("{\"email\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 400);
+    assert_eq!(reply.headers()["content-type"], "application/problem+json");
+    let body: serde_json::Value = reply.json().await.unwrap();
+    assert_eq!(body["status"], 400);
+}
+
+async fn a_wrong_content_type_is_unsupported(backend: Backend) {
+    let app = spawn(backend).await;
+    for content_type in [Some("text/plain"), None] {
+        let mut request = app
+            .client
+            .post(format!("{}/api/v1/auth/login", app.base))
+            .body(r#"{"email":"a@b.co","password":"x"}"#);
+        if let Some(ct) = content_type {
+            request = request.header("content-type", ct);
+        }
+        let reply = request.send().await.unwrap();
+        assert_eq!(reply.status(), 415);
+        assert_eq!(reply.headers()["content-type"], "application/problem+json");
+    }
+}
+
+async fn bodies_over_one_mebibyte_are_too_large(backend: Backend) {
+    let app = spawn(backend).await;
+    let big = json!({"email": "a@example.com", "password": "x".repeat(1024 * 1024), "name": "A"});
+    let reply = app.post("/api/v1/auth/register", None, &big).await;
+    reply.problem(413);
+    // Just under the limit is parsed (and refused for its content, not its size).
+    let under = json!({"email": "a@example.com", "password": "x".repeat(1000 * 1000), "name": "A"});
+    app.post("/api/v1/auth/register", None, &under)
+        .await
+        .problem(422);
+}
+
+async fn request_ids_are_echoed_or_generated(backend: Backend) {
+    let app = spawn(backend).await;
+    let reply = app
+        .client
+        .get(format!("{}/api/v1/users/me", app.base))
+        .header("x-request-id", "client-abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.headers()["x-request-id"], "client-abc-123");
+    let body: serde_json::Value = reply.json().await.unwrap();
+    assert_eq!(body["request_id"], "client-abc-123");
+    let reply = app.get("/health/live", None).await;
+    let generated = reply.header("x-request-id").unwrap();
+    assert!(uuid::Uuid::parse_str(generated).is_ok());
+    // An unusable id (spaces, too long) is replaced, not echoed.
+    let reply = app
+        .client
+        .get(format!("{}/health/live", app.base))
+        .header("x-request-id", "a b")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(reply.headers()["x-request-id"], "a b");
+}
+
+async fn unknown_routes_and_methods_are_problems(backend: Backend) {
+    let app = spawn(backend).await;
+    app.get("/api/v1/nothing-here", None).await.problem(404);
+    let reply = app
+        .call(reqwest::Method::DELETE, "/api/v1/auth/login", None, None)
+        .await;
+    reply.problem(405);
+    assert!(reply.header("allow").is_some_and(|a| a.contains("POST")));
+}
+
+async fn health_reports_the_database(backend: Backend) {
+    let app = spawn(backend).await;
+    app.get("/health/live", None).await.expect(200);
+    let ready = app.get("/health/ready", None).await;
+    ready.expect(200);
+    assert_eq!(ready.body["checks"][0]["name"], "users.database");
+    assert_eq!(ready.body["checks"][0]["status"], "up");
+}
+
+async fn metrics_count_requests_per_route(backend: Backend) {
+    let app = spawn(backend).await;
+    app.get("/api/v1/users/me", None).await.problem(401);
+    let metrics = app.get("/metrics", None).await;
+    metrics.expect(200);
+    assert!(
+        metrics
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let line = metrics
+        .text
+        .lines()
+        .find(|l| {
+            l.starts_with("http_requests_total")
+                && l.contains("route=\"/api/v1/users/me\"")
+                && l.contains("status=\"401\"")
+        })
+        .unwrap_or_else(|| panic!("no request counter in:\n{}", metrics.text));
+    assert!(
+        line.ends_with(" 1") || line.split(' ').next_back().unwrap().parse::<f64>().unwrap() >= 1.0
+    );
+    assert!(
+        metrics
+            .text
+            .contains("http_request_duration_seconds_bucket")
+    );
+    assert!(
+        metrics.text.contains("process_resident_memory_bytes"),
+        "process metrics missing"
+    );
+}
+
+async fn openapi_and_docs_are_served_offline(backend: Backend) {
+    let app = spawn(backend).await;
+    let spec = app.get("/openapi.json", None).await;
+    spec.expect(200);
+    let paths = spec.body["paths"].as_object().unwrap();
+    for path in [
+        "/api/v1/auth/register",
+        "/api/v1/auth/login",
+        "/api/v1/users/me",
+        "/api/v1/users/{id}",
+        "/.well-known/jwks.json",
+    ] {
+        assert!(
+            paths.contains_key(path),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(spec.body["components"]["schemas"].get("Problem").is_some());
+    let docs = app
+        .client
+        .get(format!("{}/docs/", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(docs.status(), 200);
+    let html = docs.text().await.unwrap();
+    assert!(html.contains("swagger"), "{html}");
+    assert!(
+        !html.contains("cdn") && !html.contains("unpkg"),
+        "docs must not load assets from a CDN"
+    );
+    let bundle = app
+        .client
+        .get(format!("{}/docs/swagger-ui-bundle.js", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bundle.status(), 200);
+}
