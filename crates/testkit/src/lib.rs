@@ -216,6 +216,11 @@ pub struct Customer {
 }
 
 impl TestApp {
+    /// Starts a graceful shutdown, as SIGTERM does.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
     /// Sends a request with an optional bearer token and JSON body.
     pub async fn call(
         &self,

@@ -12,6 +12,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod hashing;
 pub mod http;
 pub mod keys;
 pub mod service;

@@ -14,7 +14,6 @@ use platform::{
     time::{from_millis, now_millis},
 };
 use secrecy::ExposeSecret as _;
-use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::{
@@ -28,6 +27,7 @@ use crate::{
     },
     error::{Result, UsersError},
     events::{self, ResetData, UserEvent, VerificationData},
+    hashing::HashWorkers,
     keys::KeyRing,
     store::{
         self,
@@ -70,9 +70,8 @@ pub struct UsersService {
     audience: String,
     keys: Arc<KeyRing>,
     hasher: PasswordHasher,
-    /// Bounds concurrent argon2 runs to the cores: each takes 19 MiB and a
-    /// core, so more at once only adds memory and latency.
-    hash_permits: Arc<Semaphore>,
+    /// One argon2 thread per core, off the async runtime.
+    hash_workers: HashWorkers,
     /// Verified against when the email is unknown, so that an unknown email
     /// costs the same time as a wrong password.
     dummy_hash: String,
@@ -90,11 +89,13 @@ impl UsersService {
         let keys = KeyRing::load_or_create(db.clone()).await?;
         let hasher = PasswordHasher::new(cfg.hash_cost()).map_err(anyhow::Error::msg)?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let hash_workers = HashWorkers::new(cores)?;
         let dummy = hasher.clone();
-        let dummy_hash =
-            tokio::task::spawn_blocking(move || dummy.hash("mercato-timing-equaliser"))
-                .await?
-                .map_err(anyhow::Error::msg)?;
+        let dummy_hash = hash_workers
+            .run(move || dummy.hash("mercato-timing-equaliser"))
+            .await
+            .context("the hashing workers are gone")?
+            .map_err(anyhow::Error::msg)?;
         Ok(Self {
             db,
             cfg,
@@ -102,7 +103,7 @@ impl UsersService {
             audience: auth.audience.clone(),
             keys,
             hasher,
-            hash_permits: Arc::new(Semaphore::new(cores)),
+            hash_workers,
             dummy_hash,
         })
     }
@@ -118,33 +119,23 @@ impl UsersService {
     }
 
     async fn hash_password(&self, password: &str) -> Result<String> {
-        let _permit = self
-            .hash_permits
-            .acquire()
-            .await
-            .context("hash permits closed")?;
         let hasher = self.hasher.clone();
         let password = password.to_owned();
-        let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(|| hasher.hash(&password)))
+        self.hash_workers
+            .run(move || hasher.hash(&password))
             .await
-            .context("hashing task")?
+            .context("the hashing workers are gone")?
             .map_err(|e| UsersError::Unexpected(anyhow::anyhow!("hashing failed: {e}")))
     }
 
     async fn verify_password(&self, password: &str, phc: &str) -> Result<bool> {
-        let _permit = self
-            .hash_permits
-            .acquire()
-            .await
-            .context("hash permits closed")?;
         let hasher = self.hasher.clone();
         let (password, phc) = (password.to_owned(), phc.to_owned());
-        let span = tracing::Span::current();
-        let ok =
-            tokio::task::spawn_blocking(move || span.in_scope(|| hasher.verify(&password, &phc)))
-                .await
-                .context("verifying task")?;
+        let ok = self
+            .hash_workers
+            .run(move || hasher.verify(&password, &phc))
+            .await
+            .context("the hashing workers are gone")?;
         Ok(ok)
     }
 

@@ -230,7 +230,113 @@ fn client_ip(req: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
 
 #[cfg(test)]
 mod tests {
+    use axum::{body::Body, routing::get};
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+
     use super::*;
+
+    fn app() -> Router {
+        let cfg = HttpConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            request_timeout_secs: 1,
+            body_limit_bytes: 1024 * 1024,
+            cors_origins: vec!["https://shop.example.com".into()],
+            shutdown_grace_secs: 1,
+            trust_forwarded_for: true,
+        };
+        let router = Router::new()
+            .route(
+                "/ok",
+                get(|ClientIp(ip): ClientIp| async move { format!("{ip:?}") }),
+            )
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "late"
+                }),
+            )
+            .route(
+                "/panic",
+                get(|| async {
+                    if true {
+                        panic!("boom");
+                    }
+                    "unreachable"
+                }),
+            );
+        apply(router, &cfg)
+    }
+
+    async fn send(request: Request) -> (Response, serde_json::Value) {
+        let response = app().oneshot(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.unwrap().to_bytes();
+        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        (Response::from_parts(parts, Body::empty()), json)
+    }
+
+    fn get_request(path: &str) -> Request {
+        Request::builder().uri(path).body(Body::empty()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_request_past_the_timeout_is_a_408_problem() {
+        let (response, body) = send(get_request("/slow")).await;
+        assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+        assert_eq!(body["status"], 408);
+        assert_eq!(
+            body["request_id"],
+            response.headers()[&X_REQUEST_ID].to_str().unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_an_opaque_500_problem() {
+        let (response, body) = send(get_request("/panic")).await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body["status"], 500);
+        assert!(!body.to_string().contains("boom"));
+    }
+
+    #[tokio::test]
+    async fn cors_allows_configured_origins_only() {
+        let preflight = |origin: &str| {
+            Request::builder()
+                .method(Method::OPTIONS)
+                .uri("/ok")
+                .header(header::ORIGIN, origin)
+                .header(header::ACCESS_CONTROL_REQUEST_METHOD, "GET")
+                .body(Body::empty())
+                .unwrap()
+        };
+        let (allowed, _) = send(preflight("https://shop.example.com")).await;
+        assert_eq!(
+            allowed.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+            "https://shop.example.com"
+        );
+        let (denied, _) = send(preflight("https://evil.example.com")).await;
+        assert!(
+            denied
+                .headers()
+                .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_trusted_forwarded_for_names_the_client() {
+        let request = Request::builder()
+            .uri("/ok")
+            .header("x-forwarded-for", "203.0.113.7, 10.0.0.1")
+            .body(Body::empty())
+            .unwrap();
+        let response = app().oneshot(request).await.unwrap();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(std::str::from_utf8(&bytes).unwrap(), "Some(203.0.113.7)");
+    }
 
     #[test]
     fn traceparent_yields_its_trace_id() {

@@ -12,6 +12,8 @@ on_both_backends!(
     health_reports_the_database,
     metrics_count_requests_per_route,
     openapi_and_docs_are_served_offline,
+    a_broken_database_is_an_opaque_500,
+    in_flight_requests_finish_during_shutdown,
 );
 
 async fn malformed_json_is_a_bad_request(backend: Backend) {
@@ -175,4 +177,52 @@ async fn openapi_and_docs_are_served_offline(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(bundle.status(), 200);
+}
+
+async fn a_broken_database_is_an_opaque_500(backend: Backend) {
+    let app = spawn(backend).await;
+    let customer = app.register("sabotage").await;
+    let db = app.database("users").await;
+    sqlx::query("drop table address")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let reply = app
+        .get("/api/v1/users/me/addresses", Some(&customer.access))
+        .await;
+    let body = reply.problem(500);
+    let text = body.to_string().to_lowercase();
+    for leak in ["address", "sqlx", "table", "sqlite", "postgres"] {
+        assert!(!text.contains(leak), "the 500 leaks {leak}: {text}");
+    }
+    // The rest of the service keeps working.
+    app.get("/api/v1/users/me", Some(&customer.access))
+        .await
+        .expect(200);
+}
+
+async fn in_flight_requests_finish_during_shutdown(backend: Backend) {
+    // A deliberately slow hash keeps a login in flight while shutdown starts.
+    let app = testkit::spawn_with(backend, |cfg| {
+        cfg.users.argon2_memory_kib = 64 * 1024;
+        cfg.users.argon2_iterations = 4;
+    })
+    .await;
+    let customer = app.register("drain").await;
+    let login = app.login(&customer.email, testkit::GOOD_PASSWORD);
+    let shutdown = async {
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        app.begin_shutdown();
+    };
+    let (reply, ()) = tokio::join!(login, shutdown);
+    reply.expect(200);
+    // New connections are refused once it has drained.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        app.client
+            .get(format!("{}/health/live", app.base))
+            .send()
+            .await
+            .is_err()
+    );
 }
