@@ -29,6 +29,18 @@ pub fn install() -> bool {
                 )
                 .ok()?;
             let handle = builder.install_recorder().ok()?;
+            // Histogram samples queue until drained; a scrape drains them,
+            // but without a scraper they would grow for ever.
+            let upkeep = handle.clone();
+            std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(Duration::from_secs(5));
+                        upkeep.run_upkeep();
+                    }
+                })
+                .ok()?;
             let collector = PROCESS.get_or_init(metrics_process::Collector::default);
             collector.describe();
             describe();

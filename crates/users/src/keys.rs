@@ -38,7 +38,24 @@ struct Loaded {
     signing_kid: String,
     signing: EncodingKey,
     verifying: HashMap<String, DecodingKey>,
-    jwks: serde_json::Value,
+}
+
+/// The public half of every key as a JWK set (RFC 8037 OKP keys).
+fn jwks_document(keys: &[store::keys::StoredKey]) -> serde_json::Value {
+    let keys: Vec<serde_json::Value> = keys
+        .iter()
+        .map(|key| {
+            serde_json::json!({
+                "kty": "OKP",
+                "crv": "Ed25519",
+                "x": key.public_key,
+                "kid": key.kid,
+                "alg": "EdDSA",
+                "use": "sig",
+            })
+        })
+        .collect();
+    serde_json::json!({ "keys": keys })
 }
 
 impl KeyRing {
@@ -61,7 +78,12 @@ impl KeyRing {
         Ok(Arc::new(Self {
             db,
             loaded: RwLock::new(loaded),
-            last_reload: Mutex::new(Instant::now()),
+            // Allow a reload at the first unknown kid.
+            last_reload: Mutex::new(
+                Instant::now()
+                    .checked_sub(RELOAD_INTERVAL)
+                    .unwrap_or_else(Instant::now),
+            ),
         }))
     }
 
@@ -73,9 +95,13 @@ impl KeyRing {
         jsonwebtoken::encode(&header, claims, &loaded.signing).context("signing an access token")
     }
 
-    /// The public keys as a JWKS document.
-    pub async fn jwks(&self) -> serde_json::Value {
-        self.loaded.read().await.jwks.clone()
+    /// The public keys as a JWKS document, read from the database so that a
+    /// key another instance added is published at once.
+    pub async fn jwks(&self) -> anyhow::Result<serde_json::Value> {
+        let keys = store::keys::all(self.db.pool())
+            .await
+            .context("reading signing keys")?;
+        Ok(jwks_document(&keys))
     }
 
     async fn reload(&self) -> anyhow::Result<()> {
@@ -94,26 +120,16 @@ impl Loaded {
             .decode(&newest.private_pkcs8)
             .context("decoding the signing key")?;
         let mut verifying = HashMap::new();
-        let mut jwks = Vec::new();
         for key in keys {
             verifying.insert(
                 key.kid.clone(),
                 DecodingKey::from_ed_components(&key.public_key)?,
             );
-            jwks.push(serde_json::json!({
-                "kty": "OKP",
-                "crv": "Ed25519",
-                "x": key.public_key,
-                "kid": key.kid,
-                "alg": "EdDSA",
-                "use": "sig",
-            }));
         }
         Ok(Self {
             signing_kid: newest.kid.clone(),
             signing: EncodingKey::from_ed_der(&pkcs8),
             verifying,
-            jwks: serde_json::json!({ "keys": jwks }),
         })
     }
 }
@@ -138,7 +154,8 @@ impl platform::auth::KeySource for KeyRing {
     }
 }
 
-fn generate() -> anyhow::Result<store::keys::StoredKey> {
+/// A new Ed25519 key pair with a kid derived from its public key.
+pub fn generate() -> anyhow::Result<store::keys::StoredKey> {
     let rng = aws_lc_rs::rand::SystemRandom::new();
     let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng)
         .map_err(|_| anyhow::anyhow!("generating an Ed25519 key failed"))?;

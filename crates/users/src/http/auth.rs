@@ -109,10 +109,10 @@ pub(super) async fn verify_email(
 /// The public keys that verify access tokens.
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth",
     responses((status = 200, description = "a JWK set of Ed25519 keys")))]
-pub(super) async fn jwks(State(state): State<UsersState>) -> impl IntoResponse {
-    let body = state.service.keys().jwks().await;
-    (
+pub(super) async fn jwks(State(state): State<UsersState>) -> Result<impl IntoResponse> {
+    let body = state.service.keys().jwks().await?;
+    Ok((
         [(axum::http::header::CACHE_CONTROL, "public, max-age=300")],
         Json(body),
-    )
+    ))
 }

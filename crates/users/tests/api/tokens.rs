@@ -19,6 +19,7 @@ on_both_backends!(
     an_hmac_token_keyed_with_the_public_key_is_refused,
     wrong_audience_wrong_issuer_expired_and_unknown_kid_are_refused,
     the_jwks_verifies_tokens_for_other_services,
+    a_key_added_by_another_instance_is_published_and_accepted,
 );
 
 async fn signing_key(app: &TestApp) -> (String, EncodingKey, String) {
@@ -169,4 +170,32 @@ async fn the_jwks_verifies_tokens_for_other_services(backend: Backend) {
         'A'
     });
     assert!(verifier.verify(&tampered).await.is_err());
+}
+
+async fn a_key_added_by_another_instance_is_published_and_accepted(backend: Backend) {
+    let app = spawn(backend).await;
+    let customer = app.register("rotation").await;
+    let remote = RemoteJwks::new(
+        &format!("{}/.well-known/jwks.json", app.base),
+        Duration::ZERO,
+    )
+    .unwrap();
+    let verifier = Verifier::new("mercato", "mercato", Arc::new(remote));
+    verifier.verify(&customer.access).await.unwrap();
+
+    // Another instance adds a key and signs with it.
+    let mut key = users::keys::generate().unwrap();
+    key.created_at += 1000;
+    let db = app.database("users").await;
+    users::store::keys::insert(db.pool(), &key).await.unwrap();
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(key.kid.clone());
+    let encoding = EncodingKey::from_ed_der(&STANDARD.decode(&key.private_pkcs8).unwrap());
+    let token = jsonwebtoken::encode(&header, &claims(&customer), &encoding).unwrap();
+
+    // Other services refetch the JWKS on the unknown kid; this one reloads.
+    verifier.verify(&token).await.unwrap();
+    app.get("/api/v1/users/me", Some(&token)).await.expect(200);
+    let jwks = app.get("/.well-known/jwks.json", None).await;
+    assert_eq!(jwks.body["keys"].as_array().unwrap().len(), 2);
 }
