@@ -186,15 +186,7 @@ impl UsersService {
             updated_at: now,
         };
         let mut tx = self.db.begin_write().await?;
-        store::accounts::insert(&mut *tx, &account)
-            .await
-            .map_err(|e| {
-                if db::is_unique_violation(&e, store::accounts::EMAIL_KEY, "account.email") {
-                    UsersError::EmailTaken
-                } else {
-                    e.into()
-                }
-            })?;
+        insert_account(&mut *tx, &account).await?;
         let verification = self.new_verification(&mut tx, &account, now).await?;
         events::record(&mut tx, &UserEvent::Registered(verification)).await?;
         let (refresh, family) = self
@@ -676,15 +668,7 @@ impl UsersService {
             created_at: now,
             updated_at: now,
         };
-        store::accounts::insert(self.db.pool(), &account)
-            .await
-            .map_err(|e| {
-                if db::is_unique_violation(&e, store::accounts::EMAIL_KEY, "account.email") {
-                    UsersError::EmailTaken
-                } else {
-                    e.into()
-                }
-            })?;
+        insert_account(self.db.pool(), &account).await?;
         Ok(account)
     }
 
@@ -709,6 +693,17 @@ impl UsersService {
         }
         Ok(())
     }
+}
+
+/// Inserts an account; the unique email constraint decides a race.
+async fn insert_account<'c>(ex: impl store::Exec<'c>, account: &Account) -> Result<()> {
+    store::accounts::insert(ex, account).await.map_err(|e| {
+        if db::is_unique_violation(&e, store::accounts::EMAIL_KEY, "account.email") {
+            UsersError::EmailTaken
+        } else {
+            e.into()
+        }
+    })
 }
 
 fn secs_to_ms(secs: u64) -> i64 {

@@ -93,26 +93,13 @@ pub async fn insert<'c>(ex: impl Exec<'c>, a: &StoredAddress) -> Result<(), sqlx
     Ok(())
 }
 
-/// Rewrites an address's fields.
+/// Rewrites an address's fields (`created_at` is written back unchanged,
+/// so that both statements bind the same twelve values).
 pub async fn update<'c>(ex: impl Exec<'c>, a: &StoredAddress) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "update address set name = $3, line1 = $4, line2 = $5, city = $6, region = $7, \
-         postal_code = $8, country = $9, phone = $10, updated_at = $11 \
-         where address_id = $1 and account_id = $2",
-    )
-    .bind(a.id.to_string())
-    .bind(a.account_id.to_string())
-    .bind(a.address.name.clone())
-    .bind(a.address.line1.clone())
-    .bind(a.address.line2.clone())
-    .bind(a.address.city.clone())
-    .bind(a.address.region.clone())
-    .bind(a.address.postal_code.clone())
-    .bind(a.address.country.clone())
-    .bind(a.address.phone.clone())
-    .bind(a.updated_at)
-    .execute(ex)
-    .await?;
+    let sql = "update address set name = $3, line1 = $4, line2 = $5, city = $6, region = $7, \
+               postal_code = $8, country = $9, phone = $10, created_at = $11, updated_at = $12 \
+               where address_id = $1 and account_id = $2";
+    bind_all(sqlx::query(sql), a).execute(ex).await?;
     Ok(())
 }
 
