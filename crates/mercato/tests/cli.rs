@@ -127,6 +127,17 @@ on_both_backends!(
 async fn create_admin_works_beside_a_running_server(backend: Backend) {
     let data = tempfile::tempdir().unwrap();
     let prefix = format!("c{}_", uuid::Uuid::new_v4().simple());
+    // Before any server has run: the command creates and migrates the data.
+    let out = create_admin(
+        mercato(backend, data.path(), &prefix),
+        "first@example.com",
+        "Quartz-Lantern-Orbit-9",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let server = Server::start(mercato(backend, data.path(), &prefix)).await;
 
     let out = create_admin(
@@ -141,6 +152,13 @@ async fn create_admin_works_beside_a_running_server(backend: Backend) {
     );
 
     let client = reqwest::Client::new();
+    let first = client
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(&json!({"email": "first@example.com", "password": "Quartz-Lantern-Orbit-9"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
     let login = client
         .post(format!("{}/api/v1/auth/login", server.base))
         .json(&json!({"email": "boss@example.com", "password": "Quartz-Lantern-Orbit-9"}))
