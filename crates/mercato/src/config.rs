@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use eventbus::EventBusConfig;
 use platform::config::{AuthConfig, DatabaseConfig, HttpConfig, TelemetryConfig};
 use serde::Deserialize;
 use users::UsersConfig;
@@ -10,7 +11,7 @@ use users::UsersConfig;
 pub const DEFAULTS: &str = include_str!("../../../config/base.toml");
 
 /// Keys whose environment value is a comma-separated list.
-const LIST_KEYS: &[&str] = &["http.cors_origins"];
+const LIST_KEYS: &[&str] = &["http.cors_origins", "eventbus.redelivery_backoff_ms"];
 
 /// Everything `mercato` reads at start.
 #[derive(Debug, Clone, Deserialize)]
@@ -24,6 +25,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// `[auth]`
     pub auth: AuthConfig,
+    /// `[eventbus]`
+    pub eventbus: EventBusConfig,
     /// `[users]`
     pub users: UsersConfig,
 }
@@ -42,6 +45,7 @@ impl Config {
         self.http.validate()?;
         self.database.validate()?;
         self.auth.validate()?;
+        self.eventbus.validate()?;
         self.users.validate()?;
         Ok(())
     }

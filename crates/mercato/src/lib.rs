@@ -7,6 +7,7 @@ pub mod targets;
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
+use eventbus::{EventBus, EventBusConfig, outbox::Outbox};
 use platform::{
     auth::{KeySource, Verifier},
     db::Db,
@@ -17,19 +18,28 @@ use tokio_util::sync::CancellationToken;
 
 pub use crate::{config::Config, targets::Target};
 
-/// A built process: its router and what must be closed at the end.
+/// A built process: its router, its bus and outboxes, and what must be
+/// closed at the end.
 pub struct App {
     router: axum::Router,
     databases: Vec<Db>,
+    bus: Arc<dyn EventBus>,
+    outboxes: Vec<Arc<Outbox>>,
+    eventbus: EventBusConfig,
 }
 
 impl App {
     /// Connects, migrates and wires every selected service.
     pub async fn build(cfg: &Config, targets: &[Target]) -> anyhow::Result<Self> {
         platform::metrics::install();
+        let bus = eventbus::bus::connect(&cfg.eventbus)
+            .await
+            .context("connecting the event bus")?;
+        tracing::info!(bus = bus.kind(), "event bus ready");
         let mut router = axum::Router::new();
+        let mut outboxes = Vec::new();
         let mut openapi: Option<utoipa::openapi::OpenApi> = None;
-        let mut checks = Vec::new();
+        let mut checks = vec![bus_check(&bus)];
         let mut databases = Vec::new();
 
         if targets.contains(&Target::Users) {
@@ -43,6 +53,7 @@ impl App {
             let service =
                 Arc::new(users::UsersService::new(db.clone(), cfg.users.clone(), &cfg.auth).await?);
             service.bootstrap_admin().await?;
+            outboxes.push(service.outbox());
             // In-process keys: no JWKS round trip when users runs here.
             let keys: Arc<dyn KeySource> = service.keys();
             let verifier = Verifier::new(&cfg.auth.issuer, &cfg.auth.audience, keys);
@@ -57,7 +68,15 @@ impl App {
         Ok(Self {
             router: platform::http::layers::apply(router, &cfg.http),
             databases,
+            bus,
+            outboxes,
+            eventbus: cfg.eventbus.clone(),
         })
+    }
+
+    /// The event bus, for subscribing before serving (and for tests).
+    pub fn bus(&self) -> Arc<dyn EventBus> {
+        self.bus.clone()
     }
 
     /// The full router, for tests that serve it themselves.
@@ -65,14 +84,34 @@ impl App {
         self.router.clone()
     }
 
-    /// Serves on `listener` until `shutdown` is cancelled, drains, closes pools.
+    /// Serves on `listener` and relays the outboxes until `shutdown` is
+    /// cancelled; then drains requests, stops the relays, closes pools.
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: CancellationToken,
         grace: Duration,
     ) -> anyhow::Result<()> {
+        // Relays and consumers outlive the HTTP drain, so that requests
+        // finishing during it still get their events out.
+        let background = CancellationToken::new();
+        let relays: Vec<_> = self
+            .outboxes
+            .iter()
+            .map(|outbox| {
+                tokio::spawn(eventbus::outbox::run_relay(
+                    outbox.clone(),
+                    self.bus.clone(),
+                    self.eventbus.clone(),
+                    background.clone(),
+                ))
+            })
+            .collect();
         let result = server::serve(listener, self.router, shutdown, grace).await;
+        background.cancel();
+        for relay in relays {
+            let _ = relay.await;
+        }
         for db in &self.databases {
             db.close().await;
         }
@@ -96,6 +135,17 @@ pub async fn open_database(
             .with_context(|| format!("migrating the {name} database"))?;
     }
     Ok(db)
+}
+
+fn bus_check(bus: &Arc<dyn EventBus>) -> ReadinessCheck {
+    let bus = bus.clone();
+    ReadinessCheck {
+        name: format!("eventbus.{}", bus.kind()),
+        probe: Arc::new(move || {
+            let bus = bus.clone();
+            Box::pin(async move { bus.is_ready().await })
+        }),
+    }
 }
 
 fn database_check(name: &str, db: &Db) -> ReadinessCheck {

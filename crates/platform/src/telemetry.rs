@@ -17,6 +17,21 @@ use tracing_subscriber::{EnvFilter, Layer, layer::Context, prelude::*, registry:
 
 use crate::config::{LogFormat, TelemetryConfig};
 
+tokio::task_local! {
+    static TRACE_ID: String;
+}
+
+/// The W3C trace id of the request or event being handled, for putting in
+/// the events it causes.
+pub fn current_trace_id() -> Option<String> {
+    TRACE_ID.try_with(Clone::clone).ok()
+}
+
+/// Runs `work` with `trace_id` as the current trace id.
+pub async fn with_trace_id<F: std::future::Future>(trace_id: String, work: F) -> F::Output {
+    TRACE_ID.scope(trace_id, work).await
+}
+
 /// Installs the global subscriber. A second call (several apps in one test
 /// process) keeps the first and is not an error.
 pub fn init(cfg: &TelemetryConfig, service_name: &str) -> anyhow::Result<()> {

@@ -7,7 +7,9 @@
 // Test support: a failed setup step should stop the test loudly.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
-use std::time::Duration;
+pub mod nats;
+
+use std::{sync::Arc, time::Duration};
 
 use mercato::{App, Config, Target};
 use reqwest::{Method, StatusCode, header::HeaderMap};
@@ -69,6 +71,8 @@ pub struct TestApp {
     pub config: Config,
     /// The engine.
     pub backend: Backend,
+    /// The event bus the app publishes to.
+    pub bus: Arc<dyn eventbus::EventBus>,
     shutdown: CancellationToken,
     _data: tempfile::TempDir,
 }
@@ -153,16 +157,20 @@ pub fn test_config(backend: Backend, data_dir: &std::path::Path) -> Config {
         ("users.argon2_iterations", "1".to_owned()),
         ("users.admin_email", ADMIN_EMAIL.to_owned()),
         ("users.admin_password", ADMIN_PASSWORD.to_owned()),
+        ("eventbus.relay_max_backoff_ms", "500".to_owned()),
     ];
     if backend == Backend::Postgres {
         let prefix = format!("t{}_", uuid::Uuid::new_v4().simple());
         overrides.push(("database.url", postgres_url()));
         overrides.push(("database.schema_prefix", prefix));
     }
-    match Config::load(None, &overrides) {
+    let mut cfg = match Config::load(None, &overrides) {
         Ok(cfg) => cfg,
         Err(e) => panic!("test configuration: {e:#}"),
-    }
+    };
+    // Quick retries so that failure tests run in seconds.
+    cfg.eventbus.redelivery_backoff_ms = vec![50, 100, 200];
+    cfg
 }
 
 /// Starts the whole app on `backend`.
@@ -176,6 +184,7 @@ pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> T
     let mut config = test_config(backend, data.path());
     adjust(&mut config);
     let app = App::build(&config, Target::ALL).await.expect("app builds");
+    let bus = app.bus();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -191,6 +200,7 @@ pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> T
         client,
         config,
         backend,
+        bus,
         shutdown,
         _data: data,
     }

@@ -75,15 +75,3 @@ create table signing_key (
     public_key   text not null,                -- base64url, raw 32 bytes
     created_at   bigint not null
 );
-
--- Transactional outbox: events written in the same transaction as the state
--- change they announce; a relay publishes them in order.
-create table outbox (
-    event_id     text primary key,             -- UUIDv7: sorts by creation
-    event_type   text not null,
-    aggregate_id text not null,
-    payload      text not null,                -- the JSON envelope
-    created_at   bigint not null,
-    published_at bigint
-);
-create index outbox_pending_idx on outbox (published_at, event_id);

@@ -5,13 +5,13 @@
 //! Ed25519 keys that sign access tokens (served as a JWKS).
 //!
 //! Publishes `user.registered`, `user.email_verification_requested` and
-//! `user.password_reset_requested` (see [`events`]); consumes nothing.
+//! `user.password_reset_requested` (payloads in `contracts::events::users`)
+//! through its outbox; consumes nothing.
 //! Error codes `IDN-*` (see [`error`]).
 
 pub mod config;
 pub mod domain;
 pub mod error;
-pub mod events;
 pub mod hashing;
 pub mod http;
 pub mod keys;
@@ -30,9 +30,12 @@ pub const NAME: &str = "users";
 
 /// This service's schema migrations, embedded in the binary.
 pub static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| {
-    platform::db::migrator(&[(
-        20_261_126_000_000,
-        "create users",
-        include_str!("../migrations/20261126000000_create_users.sql"),
-    )])
+    platform::db::migrator(&[
+        (
+            20_261_126_000_000,
+            "create users",
+            include_str!("../migrations/20261126000000_create_users.sql"),
+        ),
+        eventbus::outbox::MIGRATION,
+    ])
 });

@@ -5,6 +5,11 @@
 use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
+use contracts::events::{
+    Event,
+    users::{EmailVerificationRequested, PasswordResetRequested, UserRegistered},
+};
+use eventbus::{Envelope, outbox::Outbox};
 use platform::{
     FieldError,
     auth::{AuthUser, Claims, Role},
@@ -26,7 +31,6 @@ use crate::{
         throttle::Limit,
     },
     error::{Result, UsersError},
-    events::{self, ResetData, UserEvent, VerificationData},
     hashing::HashWorkers,
     keys::KeyRing,
     store::{
@@ -65,6 +69,7 @@ pub struct AccessChange {
 /// The users service.
 pub struct UsersService {
     db: Db,
+    outbox: Arc<Outbox>,
     cfg: UsersConfig,
     issuer: String,
     audience: String,
@@ -97,6 +102,7 @@ impl UsersService {
             .context("the hashing workers are gone")?
             .map_err(anyhow::Error::msg)?;
         Ok(Self {
+            outbox: Outbox::new(db.clone(), crate::NAME),
             db,
             cfg,
             issuer: auth.issuer.clone(),
@@ -116,6 +122,11 @@ impl UsersService {
     /// The database.
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// The outbox its events go through.
+    pub fn outbox(&self) -> Arc<Outbox> {
+        self.outbox.clone()
     }
 
     async fn hash_password(&self, password: &str) -> Result<String> {
@@ -187,12 +198,19 @@ impl UsersService {
         };
         let mut tx = self.db.begin_write().await?;
         insert_account(&mut *tx, &account).await?;
-        let verification = self.new_verification(&mut tx, &account, now).await?;
-        events::record(&mut tx, &UserEvent::Registered(verification)).await?;
+        let (token, expires_at) = self.new_verification(&mut tx, &account, now).await?;
+        let event = UserRegistered {
+            user_id: account.id,
+            email: account.email.clone(),
+            name: account.name.clone(),
+            verification_token: token,
+            verification_expires_at: expires_at,
+        };
+        self.emit(&mut tx, account.id, &event).await?;
         let (refresh, family) = self
             .new_refresh_token(&mut tx, account.id, None, now)
             .await?;
-        tx.commit().await?;
+        self.outbox.commit(tx).await?;
         metrics::counter!("users_registered_total").increment(1);
         self.session(account, refresh, family).await
     }
@@ -202,7 +220,7 @@ impl UsersService {
         tx: &mut sqlx::AnyConnection,
         account: &Account,
         now: i64,
-    ) -> Result<VerificationData> {
+    ) -> Result<(String, time::OffsetDateTime)> {
         let token = secret_token::generate().map_err(anyhow::Error::msg)?;
         let expires_at = now + secs_to_ms(self.cfg.email_verification_ttl_secs);
         store::tokens::insert_one_time(
@@ -214,13 +232,24 @@ impl UsersService {
             expires_at,
         )
         .await?;
-        Ok(VerificationData {
-            user_id: account.id,
-            email: account.email.clone(),
-            name: account.name.clone(),
-            verification_token: token.plain,
-            verification_expires_at: from_millis(expires_at),
-        })
+        Ok((token.plain, from_millis(expires_at)))
+    }
+
+    /// Appends an event about `user_id` to the outbox in `tx`.
+    async fn emit<E: Event>(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        user_id: Uuid,
+        event: &E,
+    ) -> Result<()> {
+        let envelope = Envelope::new(crate::NAME, user_id, event).context("encoding an event")?;
+        self.outbox
+            .append(
+                tx,
+                &envelope.with_trace(platform::telemetry::current_trace_id()),
+            )
+            .await?;
+        Ok(())
     }
 
     async fn new_refresh_token(
@@ -406,15 +435,15 @@ impl UsersService {
             expires_at,
         )
         .await?;
-        let event = UserEvent::PasswordResetRequested(ResetData {
+        let event = PasswordResetRequested {
             user_id: account.id,
             email: account.email.clone(),
             name: account.name.clone(),
             reset_token: token.plain,
             expires_at: from_millis(expires_at),
-        });
-        events::record(&mut tx, &event).await?;
-        tx.commit().await?;
+        };
+        self.emit(&mut tx, account.id, &event).await?;
+        self.outbox.commit(tx).await?;
         Ok(())
     }
 
@@ -472,9 +501,16 @@ impl UsersService {
         }
         let now = now_millis();
         let mut tx = self.db.begin_write().await?;
-        let data = self.new_verification(&mut tx, &account, now).await?;
-        events::record(&mut tx, &UserEvent::EmailVerificationRequested(data)).await?;
-        tx.commit().await?;
+        let (token, expires_at) = self.new_verification(&mut tx, &account, now).await?;
+        let event = EmailVerificationRequested {
+            user_id: account.id,
+            email: account.email.clone(),
+            name: account.name.clone(),
+            verification_token: token,
+            verification_expires_at: expires_at,
+        };
+        self.emit(&mut tx, account.id, &event).await?;
+        self.outbox.commit(tx).await?;
         Ok(())
     }
 

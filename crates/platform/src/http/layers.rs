@@ -135,7 +135,8 @@ async fn observe(
         client.address = client_ip.map(tracing::field::display),
         user.id = tracing::field::Empty,
     );
-    let response = next.run(req).instrument(span.clone()).await;
+    let response =
+        crate::telemetry::with_trace_id(trace_id, next.run(req).instrument(span.clone())).await;
     let mut response = finish_problem(response, &request_id);
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(X_REQUEST_ID.clone(), value);

@@ -6,7 +6,6 @@ pub mod accounts;
 pub mod addresses;
 pub mod keys;
 pub mod login_failures;
-pub mod outbox;
 pub mod tokens;
 
 use sqlx::{Any, any::AnyRow};

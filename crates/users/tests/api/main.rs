@@ -26,7 +26,7 @@ use testkit::TestApp;
 pub async fn outbox_event(app: &TestApp, event_type: &str, user_id: &str) -> Option<Value> {
     use sqlx::Row as _;
     let db = app.database("users").await;
-    let rows = sqlx::query("select payload from outbox where event_type = $1 and aggregate_id = $2 order by event_id desc")
+    let rows = sqlx::query("select envelope from outbox where event_type = $1 and aggregate_id = $2 order by event_id desc")
         .bind(event_type)
         .bind(user_id)
         .fetch_all(db.pool())
@@ -34,5 +34,5 @@ pub async fn outbox_event(app: &TestApp, event_type: &str, user_id: &str) -> Opt
         .unwrap();
     db.close().await;
     rows.first()
-        .map(|r| serde_json::from_str(&r.get::<String, _>("payload")).unwrap())
+        .map(|r| serde_json::from_str(&r.get::<String, _>("envelope")).unwrap())
 }

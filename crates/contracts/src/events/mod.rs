@@ -1,0 +1,21 @@
+//! Every event type on the bus, with its payload. The envelope around each
+//! payload is `eventbus::Envelope` (`{version, id, type, source, key,
+//! occurred_at, data, trace}`); `key` is the aggregate id, which orders
+//! delivery.
+//!
+//! | type | source | key | data |
+//! |---|---|---|---|
+//! | `user.registered` | users | user id | [`users::UserRegistered`] |
+//! | `user.email_verification_requested` | users | user id | [`users::EmailVerificationRequested`] |
+//! | `user.password_reset_requested` | users | user id | [`users::PasswordResetRequested`] |
+//!
+//! Rules: a type's payload only gains optional fields; anything else is a
+//! new type (`user.registered.v2`). Consumers ignore fields they do not know.
+
+pub mod users;
+
+/// An event payload with its wire type name.
+pub trait Event: serde::Serialize + serde::de::DeserializeOwned {
+    /// The `type` of the envelope, e.g. `user.registered`.
+    const TYPE: &'static str;
+}
