@@ -108,7 +108,10 @@ async fn health_reports_the_database(backend: Backend) {
         .map(|c| (c["name"].as_str().unwrap(), c["status"].as_str().unwrap()))
         .collect();
     assert!(checks.contains(&("users.database", "up")), "{checks:?}");
-    assert!(checks.contains(&("eventbus.in-process", "up")), "{checks:?}");
+    assert!(
+        checks.contains(&("eventbus.in-process", "up")),
+        "{checks:?}"
+    );
 }
 
 async fn metrics_count_requests_per_route(backend: Backend) {
