@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use catalog::CatalogConfig;
 use eventbus::EventBusConfig;
 use platform::config::{AuthConfig, DatabaseConfig, HttpConfig, TelemetryConfig};
 use serde::Deserialize;
@@ -29,6 +30,8 @@ pub struct Config {
     pub eventbus: EventBusConfig,
     /// `[users]`
     pub users: UsersConfig,
+    /// `[catalog]`
+    pub catalog: CatalogConfig,
 }
 
 impl Config {
@@ -47,6 +50,7 @@ impl Config {
         self.auth.validate()?;
         self.eventbus.validate()?;
         self.users.validate()?;
+        self.catalog.validate()?;
         Ok(())
     }
 }

@@ -9,8 +9,8 @@ use std::{sync::Arc, time::Duration};
 use anyhow::Context as _;
 use eventbus::{EventBus, EventBusConfig, outbox::Outbox};
 use platform::{
-    auth::{KeySource, Verifier},
-    db::Db,
+    auth::{KeySource, RemoteJwks, Verifier},
+    db::{Backend, Db},
     http::server::{self, ReadinessCheck},
 };
 use tokio::net::TcpListener;
@@ -42,12 +42,13 @@ impl App {
         let mut checks = vec![bus_check(&bus)];
         let mut databases = Vec::new();
 
+        let mut local_keys: Option<Arc<dyn KeySource>> = None;
         if targets.contains(&Target::Users) {
             let db = open_database(
                 users::NAME,
                 cfg.users.database_url.as_ref(),
                 cfg,
-                &users::MIGRATOR,
+                users::migrator,
             )
             .await?;
             let service =
@@ -56,11 +57,33 @@ impl App {
             outboxes.push(service.outbox());
             // In-process keys: no JWKS round trip when users runs here.
             let keys: Arc<dyn KeySource> = service.keys();
+            local_keys = Some(keys.clone());
             let verifier = Verifier::new(&cfg.auth.issuer, &cfg.auth.audience, keys);
             let (routes, api) = users::http::router(users::http::UsersState { service, verifier });
             router = router.merge(routes);
             openapi = Some(merge_openapi(openapi, api));
             checks.push(database_check(users::NAME, &db));
+            databases.push(db);
+        }
+        if targets.contains(&Target::Catalog) {
+            let db = open_database(
+                catalog::NAME,
+                cfg.catalog.database_url.as_ref(),
+                cfg,
+                catalog::migrator,
+            )
+            .await?;
+            let service = Arc::new(catalog::CatalogService::new(
+                db.clone(),
+                cfg.catalog.clone(),
+            ));
+            outboxes.push(service.outbox());
+            let verifier = verifier(cfg, local_keys.as_ref(), "catalog")?;
+            let (routes, api) =
+                catalog::http::router(catalog::http::CatalogState { service, verifier });
+            router = router.merge(routes);
+            openapi = Some(merge_openapi(openapi, api));
+            checks.push(database_check(catalog::NAME, &db));
             databases.push(db);
         }
         let openapi = openapi.unwrap_or_default();
@@ -119,18 +142,39 @@ impl App {
     }
 }
 
+/// Token checks for a service: the in-process keys when users runs here,
+/// else the users service's JWKS.
+fn verifier(
+    cfg: &Config,
+    local: Option<&Arc<dyn KeySource>>,
+    service: &str,
+) -> anyhow::Result<Verifier> {
+    let keys: Arc<dyn KeySource> = match (local, &cfg.auth.jwks_url) {
+        (Some(keys), _) => keys.clone(),
+        (None, Some(url)) => Arc::new(RemoteJwks::new(url, Duration::from_secs(30))?),
+        (None, None) => anyhow::bail!(
+            "{service} checks access tokens: set auth.jwks_url (MERCATO__AUTH__JWKS_URL) \
+             when users does not run in this process"
+        ),
+    };
+    Ok(Verifier::new(&cfg.auth.issuer, &cfg.auth.audience, keys))
+}
+
+/// The migrations of a service, for the engine it runs on.
+pub type MigratorFor = fn(Backend) -> sqlx::migrate::Migrator;
+
 /// Opens a service's database and, if configured, migrates it.
 pub async fn open_database(
     name: &str,
     own_url: Option<&secrecy::SecretString>,
     cfg: &Config,
-    migrator: &sqlx::migrate::Migrator,
+    migrator: MigratorFor,
 ) -> anyhow::Result<Db> {
     let db = Db::connect(name, own_url, &cfg.database)
         .await
         .with_context(|| format!("opening the {name} database"))?;
     if cfg.database.migrate_on_start {
-        db.migrate(migrator)
+        db.migrate(&migrator(db.backend()))
             .await
             .with_context(|| format!("migrating the {name} database"))?;
     }

@@ -41,7 +41,7 @@ struct Cli {
 enum Command {
     /// Run services over HTTP until SIGTERM or Ctrl-C.
     Serve {
-        /// `all`, or a comma-separated list of services (known: users).
+        /// `all`, or a comma-separated list of services (known: users, catalog).
         #[arg(long, env = "MERCATO_TARGET", default_value = "all")]
         target: String,
         /// Address to listen on [default: 127.0.0.1:8080, from http.listen].
@@ -147,7 +147,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 users::NAME,
                 cfg.users.database_url.as_ref(),
                 &cfg,
-                &users::MIGRATOR,
+                users::migrator,
             )
             .await?;
             let service =
@@ -210,11 +210,12 @@ async fn serve(cfg: Config, targets: &[Target]) -> anyhow::Result<()> {
 }
 
 async fn migrate(cfg: &Config, target: Target) -> anyhow::Result<()> {
-    let (url, migrator) = match target {
-        Target::Users => (cfg.users.database_url.as_ref(), &*users::MIGRATOR),
+    let (url, migrator): (_, mercato::MigratorFor) = match target {
+        Target::Users => (cfg.users.database_url.as_ref(), users::migrator),
+        Target::Catalog => (cfg.catalog.database_url.as_ref(), catalog::migrator),
     };
     let db = platform::db::Db::connect(target.name(), url, &cfg.database).await?;
-    let result = db.migrate(migrator).await;
+    let result = db.migrate(&migrator(db.backend())).await;
     db.close().await;
     result
 }

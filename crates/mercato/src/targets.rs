@@ -7,16 +7,19 @@ use std::fmt;
 pub enum Target {
     /// Accounts, sessions, roles, address books.
     Users,
+    /// Categories, products, inventory, reservations.
+    Catalog,
 }
 
 impl Target {
     /// Every service, in start order.
-    pub const ALL: &[Target] = &[Target::Users];
+    pub const ALL: &[Target] = &[Target::Users, Target::Catalog];
 
     /// The target's name on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Self::Users => "users",
+            Self::Catalog => "catalog",
         }
     }
 
@@ -58,6 +61,10 @@ mod tests {
     fn all_and_lists_parse() {
         assert_eq!(Target::parse_list("all").unwrap(), Target::ALL);
         assert_eq!(Target::parse_list("users, users").unwrap(), [Target::Users]);
+        assert_eq!(
+            Target::parse_list("catalog,users").unwrap(),
+            [Target::Catalog, Target::Users]
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod config;
 pub mod db;
 pub mod http;
 pub mod metrics;
+pub mod money;
 pub mod shutdown;
 pub mod telemetry;
 pub mod time;

@@ -18,8 +18,6 @@ pub mod keys;
 pub mod service;
 pub mod store;
 
-use std::sync::LazyLock;
-
 use sqlx::migrate::Migrator;
 
 pub use config::UsersConfig;
@@ -28,8 +26,9 @@ pub use service::UsersService;
 /// The service's name: its schema, its SQLite file, its metrics prefix.
 pub const NAME: &str = "users";
 
-/// This service's schema migrations, embedded in the binary.
-pub static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| {
+/// This service's schema migrations, embedded in the binary (the same on
+/// both engines).
+pub fn migrator(_backend: platform::db::Backend) -> Migrator {
     platform::db::migrator(&[
         (
             20_261_126_000_000,
@@ -38,4 +37,4 @@ pub static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| {
         ),
         eventbus::outbox::MIGRATION,
     ])
-});
+}

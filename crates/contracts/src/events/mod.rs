@@ -8,10 +8,12 @@
 //! | `user.registered` | users | user id | [`users::UserRegistered`] |
 //! | `user.email_verification_requested` | users | user id | [`users::EmailVerificationRequested`] |
 //! | `user.password_reset_requested` | users | user id | [`users::PasswordResetRequested`] |
+//! | `product.updated` | catalog | product id | [`catalog::ProductUpdated`] |
 //!
 //! Rules: a type's payload only gains optional fields; anything else is a
 //! new type (`user.registered.v2`). Consumers ignore fields they do not know.
 
+pub mod catalog;
 pub mod users;
 
 /// An event payload with its wire type name.

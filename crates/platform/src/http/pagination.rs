@@ -99,7 +99,8 @@ impl<T> Page<T> {
     }
 }
 
-fn encode_cursor(key: &str) -> String {
+/// The opaque cursor for a sort key (for lists that build pages themselves).
+pub fn encode_cursor(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("v1:{key}"))
 }
 

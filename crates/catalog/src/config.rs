@@ -1,0 +1,34 @@
+//! `[catalog]`: the catalog service's own settings.
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// Settings of the catalog service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogConfig {
+    /// This service's own database; unset uses `[database]`.
+    pub database_url: Option<SecretString>,
+    /// How long reserved stock waits for payment, in seconds.
+    pub reservation_ttl_secs: u64,
+    /// `Cache-Control: max-age` of public catalog reads, in seconds.
+    pub public_max_age_secs: u64,
+}
+
+impl CatalogConfig {
+    /// Checks ranges.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            (60..=7 * 86_400).contains(&self.reservation_ttl_secs),
+            "catalog.reservation_ttl_secs must be within 60..=604800"
+        );
+        anyhow::ensure!(
+            self.public_max_age_secs <= 3600,
+            "catalog.public_max_age_secs must be at most 3600"
+        );
+        if let Some(url) = &self.database_url {
+            platform::db::check_url("catalog.database_url", url)?;
+        }
+        Ok(())
+    }
+}

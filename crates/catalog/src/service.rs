@@ -1,0 +1,503 @@
+//! The catalog's use cases: validate with the domain, persist through the
+//! store in one transaction with its outbox events, answer.
+
+use std::{collections::HashSet, sync::Arc};
+
+use anyhow::Context as _;
+use contracts::events::catalog::{ProductUpdated, VariantPrice};
+use eventbus::{Envelope, outbox::Outbox};
+use platform::{
+    FieldError,
+    db::{self, Db},
+    time::now_millis,
+};
+use uuid::Uuid;
+
+use crate::{
+    config::CatalogConfig,
+    domain::{
+        product::{self, ProductInput, Status},
+        slug, stock,
+    },
+    error::{CatalogError, Result},
+    store::{
+        categories::{self, Category},
+        inventory::{self, Levels},
+        products::{self, After, Filter, Product, Sort},
+    },
+};
+
+/// The outcome of reserving an order's lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    /// Every line is held until `expires_at` (Unix ms).
+    Reserved,
+    /// Nothing is held: this SKU had too little.
+    Refused {
+        /// The first SKU that could not be held.
+        sku: String,
+    },
+}
+
+/// The catalog service.
+pub struct CatalogService {
+    db: Db,
+    cfg: CatalogConfig,
+    outbox: Arc<Outbox>,
+}
+
+impl std::fmt::Debug for CatalogService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CatalogService").finish_non_exhaustive()
+    }
+}
+
+impl CatalogService {
+    /// The service over a migrated database.
+    pub fn new(db: Db, cfg: CatalogConfig) -> Self {
+        Self {
+            outbox: Outbox::new(db.clone(), crate::NAME),
+            db,
+            cfg,
+        }
+    }
+
+    /// The outbox its events go through.
+    pub fn outbox(&self) -> Arc<Outbox> {
+        self.outbox.clone()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &CatalogConfig {
+        &self.cfg
+    }
+
+    // --- categories ---
+
+    /// Every category.
+    pub async fn categories(&self) -> Result<Vec<Category>> {
+        Ok(categories::all(self.db.pool()).await?)
+    }
+
+    /// Creates a category.
+    pub async fn create_category(
+        &self,
+        slug: &str,
+        name: &str,
+        parent_id: Option<Uuid>,
+    ) -> Result<Category> {
+        let category = Category {
+            id: Uuid::now_v7(),
+            slug: slug.to_owned(),
+            name: name.trim().to_owned(),
+            parent_id,
+        };
+        self.check_category(&category).await?;
+        categories::insert(self.db.pool(), &category, now_millis())
+            .await
+            .map_err(slug_taken)?;
+        Ok(category)
+    }
+
+    /// Changes a category (`parent_id: Some(None)` makes it a root).
+    pub async fn update_category(
+        &self,
+        id: Uuid,
+        slug: Option<&str>,
+        name: Option<&str>,
+        parent_id: Option<Option<Uuid>>,
+    ) -> Result<Category> {
+        let all = self.categories().await?;
+        let mut category = all
+            .iter()
+            .find(|c| c.id == id)
+            .cloned()
+            .ok_or(CatalogError::NotFound("category"))?;
+        if let Some(slug) = slug {
+            category.slug = slug.to_owned();
+        }
+        if let Some(name) = name {
+            category.name = name.trim().to_owned();
+        }
+        if let Some(parent) = parent_id {
+            category.parent_id = parent;
+        }
+        self.check_category(&category).await?;
+        // A category cannot move under itself or its own descendants.
+        if let Some(parent) = category.parent_id
+            && descendants(&all, id).contains(&parent)
+        {
+            return Err(CatalogError::field(
+                "parent_id",
+                "cannot be the category itself or one of its sub-categories",
+            ));
+        }
+        categories::update(self.db.pool(), &category, now_millis())
+            .await
+            .map_err(slug_taken)?;
+        Ok(category)
+    }
+
+    async fn check_category(&self, category: &Category) -> Result<()> {
+        let mut errors = Vec::new();
+        if let Err(e) = slug::check(&category.slug) {
+            errors.push(FieldError::new("slug", e));
+        }
+        if category.name.is_empty() || category.name.chars().count() > product::NAME_MAX {
+            errors.push(FieldError::new("name", "must be 1 to 200 characters"));
+        }
+        if let Some(parent) = category.parent_id
+            && !self.categories().await?.iter().any(|c| c.id == parent)
+        {
+            errors.push(FieldError::new("parent_id", "is not a known category"));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(CatalogError::Validation(errors))
+        }
+    }
+
+    /// Deletes a category that has no children and no products.
+    pub async fn delete_category(&self, id: Uuid) -> Result<()> {
+        let mut tx = self.db.begin_write().await?;
+        if categories::in_use(&mut *tx, id).await? {
+            return Err(CatalogError::CategoryInUse);
+        }
+        if !categories::delete(&mut *tx, id).await? {
+            return Err(CatalogError::NotFound("category"));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // --- products ---
+
+    /// Creates a product with its variants and starting stock.
+    pub async fn create_product(&self, input: ProductInput) -> Result<Product> {
+        self.check_product(&input).await?;
+        let id = Uuid::now_v7();
+        let variant_ids: Vec<Uuid> = input.variants.iter().map(|_| Uuid::now_v7()).collect();
+        let mut tx = self.db.begin_write().await?;
+        products::insert(
+            &mut tx,
+            self.db.backend(),
+            id,
+            &input,
+            &variant_ids,
+            now_millis(),
+        )
+        .await
+        .map_err(product_conflict)?;
+        tx.commit().await?;
+        self.product(&id.to_string(), true).await
+    }
+
+    /// Replaces a product's fields; variants keep their ids by SKU.
+    /// Publishes `product.updated` when a price or the status changed.
+    pub async fn update_product(
+        &self,
+        id: Uuid,
+        change: impl FnOnce(&mut ProductInput),
+    ) -> Result<Product> {
+        let before = self.product(&id.to_string(), true).await?;
+        let mut input = as_input(&before);
+        change(&mut input);
+        self.check_product(&input).await?;
+        let variant_ids: Vec<Uuid> = input
+            .variants
+            .iter()
+            .map(|v| {
+                before
+                    .variants
+                    .iter()
+                    .find(|b| b.sku == v.sku)
+                    .map_or_else(Uuid::now_v7, |b| b.id)
+            })
+            .collect();
+        let mut tx = self.db.begin_write().await?;
+        products::update(
+            &mut tx,
+            self.db.backend(),
+            id,
+            &input,
+            &variant_ids,
+            now_millis(),
+        )
+        .await
+        .map_err(product_conflict)?;
+        let after = products::find(&mut tx, &id.to_string())
+            .await?
+            .ok_or(CatalogError::NotFound("product"))?;
+        if prices_or_status_changed(&before, &after) {
+            self.emit_updated(&mut tx, &after).await?;
+        }
+        self.outbox.commit(tx).await?;
+        Ok(after)
+    }
+
+    /// Archives a product (DELETE); it disappears from the public catalog.
+    pub async fn archive_product(&self, id: Uuid) -> Result<()> {
+        let mut tx = self.db.begin_write().await?;
+        let before = products::find(&mut tx, &id.to_string())
+            .await?
+            .ok_or(CatalogError::NotFound("product"))?;
+        products::set_status(&mut *tx, id, Status::Archived, now_millis()).await?;
+        if before.status != Status::Archived {
+            let mut after = before;
+            after.status = Status::Archived;
+            self.emit_updated(&mut tx, &after).await?;
+        }
+        self.outbox.commit(tx).await?;
+        Ok(())
+    }
+
+    async fn emit_updated(&self, tx: &mut sqlx::AnyConnection, product: &Product) -> Result<()> {
+        let event = ProductUpdated {
+            product_id: product.id,
+            status: product.status.as_str().to_owned(),
+            currency: product.currency.clone(),
+            variants: product
+                .variants
+                .iter()
+                .map(|v| VariantPrice {
+                    variant_id: v.id,
+                    sku: v.sku.clone(),
+                    price: v.price,
+                })
+                .collect(),
+        };
+        let envelope =
+            Envelope::new(crate::NAME, product.id, &event).context("encoding product.updated")?;
+        self.outbox
+            .append(
+                tx,
+                &envelope.with_trace(platform::telemetry::current_trace_id()),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn check_product(&self, input: &ProductInput) -> Result<()> {
+        let mut errors = product::validate(input).err().unwrap_or_default();
+        if !input.category_ids.is_empty() {
+            let known: HashSet<Uuid> = self.categories().await?.into_iter().map(|c| c.id).collect();
+            for (i, id) in input.category_ids.iter().enumerate() {
+                if !known.contains(id) {
+                    errors.push(FieldError::new(
+                        format!("category_ids.{i}"),
+                        "is not a known category",
+                    ));
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(CatalogError::Validation(errors))
+        }
+    }
+
+    /// A product by id or slug; unpublished ones only for admins.
+    pub async fn product(&self, id_or_slug: &str, admin: bool) -> Result<Product> {
+        let mut conn = self.db.pool().acquire().await?;
+        products::find(&mut conn, id_or_slug)
+            .await?
+            .filter(|p| admin || p.status == Status::Published)
+            .ok_or(CatalogError::NotFound("product"))
+    }
+
+    /// One page of products.
+    pub async fn products(
+        &self,
+        mut filter: Filter,
+        category: Option<&str>,
+        sort: Sort,
+        after: Option<&After>,
+        limit: i64,
+    ) -> Result<Vec<(Product, After)>> {
+        if let Some(category) = category {
+            let all = self.categories().await?;
+            filter.categories = Some(
+                all.iter()
+                    .find(|c| c.id.to_string() == category || c.slug == category)
+                    .map(|c| descendants(&all, c.id))
+                    .unwrap_or_default(),
+            );
+        }
+        let mut conn = self.db.pool().acquire().await?;
+        Ok(products::list(&mut conn, self.db.backend(), &filter, sort, after, limit).await?)
+    }
+
+    // --- inventory ---
+
+    /// Stock levels of a SKU.
+    pub async fn levels(&self, sku: &str) -> Result<Levels> {
+        inventory::levels(self.db.pool(), sku)
+            .await?
+            .ok_or(CatalogError::NotFound("SKU"))
+    }
+
+    /// Adjusts on-hand stock, recording who and why.
+    pub async fn adjust(&self, sku: &str, delta: i64, reason: &str, actor: &str) -> Result<Levels> {
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(CatalogError::field("reason", "must be 1 to 500 characters"));
+        }
+        if delta == 0 {
+            return Err(CatalogError::field("delta", "must not be 0"));
+        }
+        let mut tx = self.db.begin_write().await?;
+        let levels = inventory::levels(&mut *tx, sku)
+            .await?
+            .ok_or(CatalogError::NotFound("SKU"))?;
+        stock::check_adjustment(levels.on_hand, levels.reserved, delta)
+            .map_err(CatalogError::InsufficientStock)?;
+        if !inventory::adjust(&mut tx, sku, delta, reason, actor, now_millis()).await? {
+            return Err(CatalogError::InsufficientStock(
+                "stock changed meanwhile; try again".into(),
+            ));
+        }
+        let after = inventory::levels(&mut *tx, sku)
+            .await?
+            .ok_or(CatalogError::NotFound("SKU"))?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Holds every line of an order, or none. Keyed by the order: asking
+    /// again answers as the first time and changes nothing.
+    pub async fn reserve(&self, order_id: Uuid, lines: &[(String, i64)]) -> Result<Reservation> {
+        let now = now_millis();
+        let mut tx = self.db.begin_write().await?;
+        if !inventory::reservation(&mut *tx, order_id).await?.is_empty() {
+            return Ok(Reservation::Reserved);
+        }
+        // Merge repeated SKUs and lock rows in one order, so two orders
+        // cannot deadlock on each other's lines.
+        let mut merged: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+        for (sku, quantity) in lines {
+            *merged.entry(sku.as_str()).or_default() += quantity;
+        }
+        let expires_at =
+            now + i64::try_from(self.cfg.reservation_ttl_secs * 1000).unwrap_or(i64::MAX);
+        for (sku, quantity) in merged {
+            if quantity <= 0 || !inventory::hold(&mut tx, sku, quantity, now).await? {
+                // Dropping the transaction rolls back the lines held so far.
+                return Ok(Reservation::Refused {
+                    sku: sku.to_owned(),
+                });
+            }
+            inventory::insert_reservation(&mut tx, order_id, sku, quantity, expires_at, now)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Reservation::Reserved)
+    }
+
+    /// Puts an order's held units back (cancelled or expired). Idempotent.
+    pub async fn release(&self, order_id: Uuid) -> Result<usize> {
+        let mut tx = self.db.begin_write().await?;
+        let changed = inventory::settle(&mut tx, order_id, "released", now_millis()).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// Turns an order's held units into a sale (paid). Idempotent.
+    pub async fn commit(&self, order_id: Uuid) -> Result<usize> {
+        let mut tx = self.db.begin_write().await?;
+        let changed = inventory::settle(&mut tx, order_id, "committed", now_millis()).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+}
+
+/// The category and all categories below it.
+fn descendants(all: &[Category], root: Uuid) -> Vec<Uuid> {
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let current = found[i];
+        let children: Vec<Uuid> = all
+            .iter()
+            .filter(|c| c.parent_id == Some(current) && !found.contains(&c.id))
+            .map(|c| c.id)
+            .collect();
+        found.extend(children);
+        i += 1;
+    }
+    found
+}
+
+fn as_input(p: &Product) -> ProductInput {
+    ProductInput {
+        name: p.name.clone(),
+        slug: p.slug.clone(),
+        description: p.description.clone(),
+        status: p.status,
+        category_ids: p.category_ids.clone(),
+        images: p.images.clone(),
+        attributes: p.attributes.clone(),
+        variants: p
+            .variants
+            .iter()
+            .map(|v| product::VariantInput {
+                sku: v.sku.clone(),
+                title: v.title.clone(),
+                options: v.options.clone(),
+                price: v.price,
+                currency: p.currency.clone(),
+                initial_stock: 0,
+            })
+            .collect(),
+    }
+}
+
+fn prices_or_status_changed(before: &Product, after: &Product) -> bool {
+    let prices = |p: &Product| {
+        p.variants
+            .iter()
+            .map(|v| (v.sku.clone(), v.price))
+            .collect::<Vec<_>>()
+    };
+    before.status != after.status
+        || before.currency != after.currency
+        || prices(before) != prices(after)
+}
+
+fn slug_taken(e: sqlx::Error) -> CatalogError {
+    if db::is_unique_violation(&e, categories::SLUG_KEY, "category.slug") {
+        CatalogError::SlugTaken
+    } else {
+        e.into()
+    }
+}
+
+fn product_conflict(e: sqlx::Error) -> CatalogError {
+    if db::is_unique_violation(&e, products::SLUG_KEY, "product.slug") {
+        CatalogError::SlugTaken
+    } else if db::is_unique_violation(&e, products::SKU_KEY, "variant.sku") {
+        CatalogError::SkuTaken
+    } else {
+        e.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descendants_include_every_level_below() {
+        let c = |id: u128, parent: Option<u128>| Category {
+            id: Uuid::from_u128(id),
+            slug: format!("c{id}"),
+            name: format!("C{id}"),
+            parent_id: parent.map(Uuid::from_u128),
+        };
+        let all = vec![c(1, None), c(2, Some(1)), c(3, Some(2)), c(4, None)];
+        let mut found = descendants(&all, Uuid::from_u128(1));
+        found.sort();
+        assert_eq!(found, [1, 2, 3].map(Uuid::from_u128));
+    }
+}

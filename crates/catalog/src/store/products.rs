@@ -1,0 +1,516 @@
+//! The `product`, `variant` and `product_category` tables, and search.
+
+use std::collections::{BTreeMap, HashMap};
+
+use platform::db::Backend;
+use sqlx::{Row as _, any::AnyRow};
+use uuid::Uuid;
+
+use super::{Exec, Param, Params, uuid};
+use crate::domain::{
+    product::{ProductInput, Status, min_price},
+    stock::available,
+};
+
+/// A variant as read, with its available stock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Variant {
+    /// Id.
+    pub id: Uuid,
+    /// SKU.
+    pub sku: String,
+    /// Title.
+    pub title: String,
+    /// Options.
+    pub options: BTreeMap<String, String>,
+    /// Minor units.
+    pub price: i64,
+    /// On hand minus reserved, never below 0.
+    pub available: i64,
+}
+
+/// A product as read, whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    /// Id.
+    pub id: Uuid,
+    /// Slug.
+    pub slug: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Status.
+    pub status: Status,
+    /// Categories.
+    pub category_ids: Vec<Uuid>,
+    /// Image URLs.
+    pub images: Vec<String>,
+    /// Attributes.
+    pub attributes: BTreeMap<String, String>,
+    /// Currency of every price.
+    pub currency: String,
+    /// Lowest variant price.
+    pub min_price: i64,
+    /// Variants, in their order.
+    pub variants: Vec<Variant>,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms.
+    pub updated_at: i64,
+}
+
+/// Unique constraint names, for matching violations.
+pub const SLUG_KEY: &str = "product_slug_key";
+/// Unique SKU constraint.
+pub const SKU_KEY: &str = "variant_sku_key";
+
+const PRODUCT_COLUMNS: &str = "p.product_id, p.slug, p.name, p.description, p.status, p.images, \
+                               p.attributes, p.currency, p.min_price, p.created_at, p.updated_at";
+
+/// Inserts a product with its variants, categories, starting stock and
+/// search entry. `variant_ids` gives the id of each variant in order.
+pub async fn insert(
+    tx: &mut sqlx::AnyConnection,
+    backend: Backend,
+    id: Uuid,
+    input: &ProductInput,
+    variant_ids: &[Uuid],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into product (product_id, slug, name, description, status, images, attributes, currency, \
+         min_price, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+    )
+    .bind(id.to_string())
+    .bind(&input.slug)
+    .bind(&input.name)
+    .bind(&input.description)
+    .bind(input.status.as_str())
+    .bind(json(&input.images))
+    .bind(json(&input.attributes))
+    .bind(currency(input))
+    .bind(min_price(&input.variants))
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    write_children(tx, backend, id, input, variant_ids, now).await
+}
+
+/// Rewrites a product, its variants (kept by SKU, so carts referring to a
+/// variant id stay valid) and categories. New SKUs get stock rows at 0.
+pub async fn update(
+    tx: &mut sqlx::AnyConnection,
+    backend: Backend,
+    id: Uuid,
+    input: &ProductInput,
+    variant_ids: &[Uuid],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update product set slug = $2, name = $3, description = $4, status = $5, images = $6, attributes = $7, \
+         currency = $8, min_price = $9, updated_at = $10 where product_id = $1",
+    )
+    .bind(id.to_string())
+    .bind(&input.slug)
+    .bind(&input.name)
+    .bind(&input.description)
+    .bind(input.status.as_str())
+    .bind(json(&input.images))
+    .bind(json(&input.attributes))
+    .bind(currency(input))
+    .bind(min_price(&input.variants))
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("delete from product_category where product_id = $1")
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("delete from variant where product_id = $1")
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    write_children(tx, backend, id, input, variant_ids, now).await
+}
+
+async fn write_children(
+    tx: &mut sqlx::AnyConnection,
+    backend: Backend,
+    id: Uuid,
+    input: &ProductInput,
+    variant_ids: &[Uuid],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    for category in &input.category_ids {
+        sqlx::query("insert into product_category (product_id, category_id) values ($1, $2)")
+            .bind(id.to_string())
+            .bind(category.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    for (position, (variant, variant_id)) in input.variants.iter().zip(variant_ids).enumerate() {
+        sqlx::query(
+            "insert into variant (variant_id, product_id, sku, title, options, price, position) \
+             values ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(variant_id.to_string())
+        .bind(id.to_string())
+        .bind(&variant.sku)
+        .bind(&variant.title)
+        .bind(json(&variant.options))
+        .bind(variant.price)
+        .bind(i64::try_from(position).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
+        .await?;
+        // A SKU keeps its stock across product edits; a new one starts here.
+        sqlx::query(
+            "insert into stock (sku, on_hand, reserved, updated_at) values ($1, $2, 0, $3) \
+             on conflict (sku) do nothing",
+        )
+        .bind(&variant.sku)
+        .bind(variant.initial_stock)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if backend == Backend::Sqlite {
+        sqlx::query("delete from product_search where product_id = $1")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "insert into product_search (product_id, name, description) values ($1, $2, $3)",
+        )
+        .bind(id.to_string())
+        .bind(&input.name)
+        .bind(&input.description)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Sets the status only (archiving).
+pub async fn set_status<'c>(
+    ex: impl Exec<'c>,
+    id: Uuid,
+    status: Status,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("update product set status = $2, updated_at = $3 where product_id = $1")
+        .bind(id.to_string())
+        .bind(status.as_str())
+        .bind(now)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The product with this id or slug, whole.
+pub async fn find(
+    ex: &mut sqlx::AnyConnection,
+    id_or_slug: &str,
+) -> Result<Option<Product>, sqlx::Error> {
+    let column = if crate::domain::slug::looks_like_id(id_or_slug) {
+        "product_id"
+    } else {
+        "slug"
+    };
+    let sql = format!("select {PRODUCT_COLUMNS} from product p where p.{column} = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id_or_slug)
+        .fetch_optional(&mut *ex)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut products = vec![from_row(&row)?];
+    fill(ex, &mut products).await?;
+    Ok(products.pop())
+}
+
+/// The variant's product id, SKU, title, price and currency, for carts.
+pub async fn variant<'c>(
+    ex: impl Exec<'c>,
+    variant_id: Uuid,
+) -> Result<Option<AnyRow>, sqlx::Error> {
+    sqlx::query(
+        "select v.variant_id, v.sku, v.title, v.price, p.product_id, p.name, p.currency, p.status, \
+                s.on_hand, s.reserved \
+         from variant v join product p on p.product_id = v.product_id left join stock s on s.sku = v.sku \
+         where v.variant_id = $1",
+    )
+    .bind(variant_id.to_string())
+    .fetch_optional(ex)
+    .await
+}
+
+/// How a list is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    /// Newest first (the default).
+    Newest,
+    /// Lowest price first.
+    PriceAsc,
+    /// Highest price first.
+    PriceDesc,
+    /// By name.
+    Name,
+    /// Best match first (needs a query).
+    Relevance,
+}
+
+/// What to list.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Search terms, already reduced to plain words.
+    pub terms: Vec<String>,
+    /// Restrict to these categories (already expanded to sub-categories).
+    pub categories: Option<Vec<Uuid>>,
+    /// Inclusive lower bound on the lowest variant price.
+    pub min_price: Option<i64>,
+    /// Inclusive upper bound.
+    pub max_price: Option<i64>,
+    /// Only products with a variant in stock.
+    pub in_stock: bool,
+    /// Include drafts and archived products (admins).
+    pub all_statuses: bool,
+}
+
+/// A position in a list: the sort key and id of the last item seen, or an
+/// offset for relevance (whose scores are not stable keys).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum After {
+    /// Sort value and id.
+    Key(String, String),
+    /// Items already returned.
+    Offset(i64),
+}
+
+/// One page of products; returns the rows and, per row, its cursor key.
+pub async fn list(
+    ex: &mut sqlx::AnyConnection,
+    backend: Backend,
+    filter: &Filter,
+    sort: Sort,
+    after: Option<&After>,
+    limit: i64,
+) -> Result<Vec<(Product, After)>, sqlx::Error> {
+    let mut params = Params::default();
+    let mut from = String::from("product p");
+    let mut conditions = Vec::new();
+    if !filter.all_statuses {
+        conditions.push("p.status = 'published'".to_owned());
+    }
+    let mut rank = String::new();
+    if !filter.terms.is_empty() {
+        match backend {
+            Backend::Sqlite => {
+                let query: Vec<String> = filter
+                    .terms
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| {
+                        if i + 1 == filter.terms.len() {
+                            format!("\"{t}\"*")
+                        } else {
+                            format!("\"{t}\"")
+                        }
+                    })
+                    .collect();
+                let q = params.push(Param::Text(query.join(" ")));
+                from.push_str(&format!(
+                    " join (select product_id as hit_id, bm25(product_search) as hit_rank from product_search \
+                     where product_search match {q}) hits on hits.hit_id = p.product_id"
+                ));
+                rank = "hits.hit_rank".into();
+            }
+            Backend::Postgres => {
+                let query: Vec<String> = filter.terms.iter().map(|t| format!("{t}:*")).collect();
+                let q = params.push(Param::Text(query.join(" & ")));
+                conditions.push(format!("p.search @@ to_tsquery('simple', {q})"));
+                rank = format!("-ts_rank(p.search, to_tsquery('simple', {q}))");
+            }
+        }
+    }
+    if let Some(categories) = &filter.categories {
+        if categories.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = categories.iter().map(Uuid::to_string).collect();
+        let list = params.list(ids.iter().map(String::as_str));
+        conditions.push(format!(
+            "p.product_id in (select product_id from product_category where category_id in ({list}))"
+        ));
+    }
+    if let Some(min) = filter.min_price {
+        conditions.push(format!("p.min_price >= {}", params.push(Param::Int(min))));
+    }
+    if let Some(max) = filter.max_price {
+        conditions.push(format!("p.min_price <= {}", params.push(Param::Int(max))));
+    }
+    if filter.in_stock {
+        conditions.push(
+            "exists (select 1 from variant v join stock s on s.sku = v.sku \
+             where v.product_id = p.product_id and s.on_hand > s.reserved)"
+                .into(),
+        );
+    }
+    let (key_sql, key_is_int, descending) = match sort {
+        Sort::Newest => ("p.created_at", true, true),
+        Sort::PriceAsc => ("p.min_price", true, false),
+        Sort::PriceDesc => ("p.min_price", true, true),
+        Sort::Name => ("p.name", false, false),
+        Sort::Relevance => ("", false, false),
+    };
+    let mut offset = 0;
+    match after {
+        Some(After::Key(value, id)) if sort != Sort::Relevance => {
+            let value = if key_is_int {
+                Param::Int(
+                    value
+                        .parse()
+                        .map_err(|_| sqlx::Error::Protocol("bad cursor".into()))?,
+                )
+            } else {
+                Param::Text(value.clone())
+            };
+            let v = params.push(value);
+            let i = params.push(Param::Text(id.clone()));
+            let op = if descending { "<" } else { ">" };
+            conditions.push(format!(
+                "({key_sql} {op} {v} or ({key_sql} = {v} and p.product_id {op} {i}))"
+            ));
+        }
+        Some(After::Offset(n)) => offset = *n,
+        _ => {}
+    }
+    let order = match sort {
+        Sort::Relevance if !rank.is_empty() => format!("{rank}, p.product_id"),
+        Sort::Relevance => "p.created_at desc, p.product_id desc".into(),
+        _ if descending => format!("{key_sql} desc, p.product_id desc"),
+        _ => format!("{key_sql}, p.product_id"),
+    };
+    let where_sql = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("where {}", conditions.join(" and "))
+    };
+    let limit_p = params.push(Param::Int(limit));
+    let offset_p = params.push(Param::Int(offset));
+    let sql = format!(
+        "select {PRODUCT_COLUMNS} from {from} {where_sql} order by {order} limit {limit_p} offset {offset_p}"
+    );
+    let rows = params
+        .bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
+        .fetch_all(&mut *ex)
+        .await?;
+    let mut products = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+    fill(ex, &mut products).await?;
+    Ok(products
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let key = match sort {
+                Sort::Newest => After::Key(p.created_at.to_string(), p.id.to_string()),
+                Sort::PriceAsc | Sort::PriceDesc => {
+                    After::Key(p.min_price.to_string(), p.id.to_string())
+                }
+                Sort::Name => After::Key(p.name.clone(), p.id.to_string()),
+                Sort::Relevance => After::Offset(offset + i64::try_from(i).unwrap_or(0) + 1),
+            };
+            (p, key)
+        })
+        .collect())
+}
+
+fn from_row(row: &AnyRow) -> Result<Product, sqlx::Error> {
+    let status: String = row.try_get("status")?;
+    Ok(Product {
+        id: uuid(row, "product_id")?,
+        slug: row.try_get("slug")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        status: Status::parse(&status)
+            .ok_or_else(|| sqlx::Error::Decode(format!("status {status}").into()))?,
+        category_ids: Vec::new(),
+        images: parse_json(row, "images")?,
+        attributes: parse_json(row, "attributes")?,
+        currency: row.try_get("currency")?,
+        min_price: row.try_get("min_price")?,
+        variants: Vec::new(),
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// Loads variants (with stock) and categories for a page in two queries.
+async fn fill(ex: &mut sqlx::AnyConnection, products: &mut [Product]) -> Result<(), sqlx::Error> {
+    if products.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = products.iter().map(|p| p.id.to_string()).collect();
+    let mut params = Params::default();
+    let list = params.list(ids.iter().map(String::as_str));
+    let sql = format!(
+        "select v.product_id, v.variant_id, v.sku, v.title, v.options, v.price, \
+                coalesce(s.on_hand, 0) as on_hand, coalesce(s.reserved, 0) as reserved \
+         from variant v left join stock s on s.sku = v.sku where v.product_id in ({list}) order by v.position"
+    );
+    let rows = params
+        .bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
+        .fetch_all(&mut *ex)
+        .await?;
+    let index: HashMap<Uuid, usize> = products
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id, i))
+        .collect();
+    for row in &rows {
+        let Some(&i) = index.get(&uuid(row, "product_id")?) else {
+            continue;
+        };
+        products[i].variants.push(Variant {
+            id: uuid(row, "variant_id")?,
+            sku: row.try_get("sku")?,
+            title: row.try_get("title")?,
+            options: parse_json(row, "options")?,
+            price: row.try_get("price")?,
+            available: available(row.try_get("on_hand")?, row.try_get("reserved")?),
+        });
+    }
+    let mut params = Params::default();
+    let list = params.list(ids.iter().map(String::as_str));
+    let sql = format!(
+        "select product_id, category_id from product_category where product_id in ({list}) order by category_id"
+    );
+    let rows = params
+        .bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
+        .fetch_all(&mut *ex)
+        .await?;
+    for row in &rows {
+        if let Some(&i) = index.get(&uuid(row, "product_id")?) {
+            products[i].category_ids.push(uuid(row, "category_id")?);
+        }
+    }
+    Ok(())
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(
+    row: &AnyRow,
+    column: &str,
+) -> Result<T, sqlx::Error> {
+    let text: String = row.try_get(column)?;
+    serde_json::from_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+fn currency(input: &ProductInput) -> String {
+    input
+        .variants
+        .first()
+        .map(|v| v.currency.clone())
+        .unwrap_or_default()
+}
