@@ -331,11 +331,12 @@ impl CatalogService {
 
     // --- inventory ---
 
-    /// Stock levels of a SKU.
-    pub async fn levels(&self, sku: &str) -> Result<Levels> {
-        inventory::levels(self.db.pool(), sku)
+    /// Stock levels of a SKU and its latest ledger entries.
+    pub async fn levels(&self, sku: &str) -> Result<(Levels, Vec<inventory::Adjustment>)> {
+        let levels = inventory::levels(self.db.pool(), sku)
             .await?
-            .ok_or(CatalogError::NotFound("SKU"))
+            .ok_or(CatalogError::NotFound("SKU"))?;
+        Ok((levels, inventory::ledger(self.db.pool(), sku, 50).await?))
     }
 
     /// Adjusts on-hand stock, recording who and why.

@@ -8,7 +8,11 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::store::{categories::Category, inventory::Levels, products::Product};
+use crate::store::{
+    categories::Category,
+    inventory::{Adjustment, Levels},
+    products::Product,
+};
 
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
@@ -274,16 +278,41 @@ pub struct InventoryOut {
     pub reserved: i64,
     /// On hand minus reserved.
     pub available: i64,
+    /// The latest adjustments (the ledger), newest first.
+    pub recent_adjustments: Vec<AdjustmentOut>,
+}
+
+/// One ledger entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdjustmentOut {
+    /// Change to on hand.
+    pub delta: i64,
+    /// Why.
+    pub reason: String,
+    /// Who: a user id, or `order:<id>` for sales.
+    pub actor: String,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
 }
 
 impl InventoryOut {
-    /// From stored levels.
-    pub fn new(sku: &str, levels: Levels) -> Self {
+    /// From stored levels and ledger entries.
+    pub fn new(sku: &str, levels: Levels, ledger: Vec<Adjustment>) -> Self {
         Self {
             sku: sku.to_owned(),
             on_hand: levels.on_hand,
             reserved: levels.reserved,
             available: crate::domain::stock::available(levels.on_hand, levels.reserved),
+            recent_adjustments: ledger
+                .into_iter()
+                .map(|a| AdjustmentOut {
+                    delta: a.delta,
+                    reason: a.reason,
+                    actor: a.actor,
+                    at: from_millis(a.created_at),
+                })
+                .collect(),
         }
     }
 }

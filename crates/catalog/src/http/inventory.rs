@@ -20,8 +20,8 @@ pub(super) async fn get(
     _admin: AdminUser,
     Path(sku): Path<String>,
 ) -> Result<Json<InventoryOut>> {
-    let levels = state.service.levels(&sku).await?;
-    Ok(Json(InventoryOut::new(&sku, levels)))
+    let (levels, ledger) = state.service.levels(&sku).await?;
+    Ok(Json(InventoryOut::new(&sku, levels, ledger)))
 }
 
 /// Adjust on-hand stock; recorded in the ledger with who and why.
@@ -36,9 +36,10 @@ pub(super) async fn adjust(
     Path(sku): Path<String>,
     ValidJson(body): ValidJson<AdjustmentIn>,
 ) -> Result<Json<InventoryOut>> {
-    let levels = state
+    state
         .service
         .adjust(&sku, body.delta, &body.reason, &admin.id.to_string())
         .await?;
-    Ok(Json(InventoryOut::new(&sku, levels)))
+    let (levels, ledger) = state.service.levels(&sku).await?;
+    Ok(Json(InventoryOut::new(&sku, levels, ledger)))
 }
