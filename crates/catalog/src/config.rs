@@ -13,6 +13,9 @@ pub struct CatalogConfig {
     pub reservation_ttl_secs: u64,
     /// `Cache-Control: max-age` of public catalog reads, in seconds.
     pub public_max_age_secs: u64,
+    /// Demo products the all-in-one server creates on first start, when the
+    /// catalog is empty; 0 disables it.
+    pub demo_products: usize,
 }
 
 impl CatalogConfig {

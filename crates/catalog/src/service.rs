@@ -298,6 +298,11 @@ impl CatalogService {
         }
     }
 
+    /// How many products exist, in any status.
+    pub async fn product_count(&self) -> Result<i64> {
+        Ok(products::count(self.db.pool()).await?)
+    }
+
     /// A product by id or slug; unpublished ones only for admins.
     pub async fn product(&self, id_or_slug: &str, admin: bool) -> Result<Product> {
         let mut conn = self.db.pool().acquire().await?;

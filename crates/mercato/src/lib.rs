@@ -77,6 +77,17 @@ impl App {
                 db.clone(),
                 cfg.catalog.clone(),
             ));
+            // The all-in-one server opens on a shop with something in it.
+            if targets == Target::ALL
+                && cfg.catalog.demo_products > 0
+                && service.product_count().await? == 0
+            {
+                let created = catalog::seed::seed(&service, cfg.catalog.demo_products).await?;
+                tracing::info!(
+                    products = created,
+                    "created the demo catalog (catalog.demo_products = 0 disables it)"
+                );
+            }
             outboxes.push(service.outbox());
             let verifier = verifier(cfg, local_keys.as_ref(), "catalog")?;
             let (routes, api) =

@@ -54,6 +54,12 @@ enum Command {
         #[arg(long, env = "MERCATO_TARGET", default_value = "all")]
         target: String,
     },
+    /// Add demo products (and their categories) to the catalog, then exit.
+    Seed {
+        /// How many products to create (existing demo products count).
+        #[arg(long, default_value_t = 1000)]
+        products: usize,
+    },
     /// Manage accounts from the command line (works with or without a running server).
     Users {
         #[command(subcommand)]
@@ -127,6 +133,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 migrate(&cfg, target).await?;
                 println!("{target}: migrations applied");
             }
+            Ok(())
+        }
+        Command::Seed { products } => {
+            let cfg = Config::load(cli.config.as_deref(), &[])?;
+            let db = mercato::open_database(
+                catalog::NAME,
+                cfg.catalog.database_url.as_ref(),
+                &cfg,
+                catalog::migrator,
+            )
+            .await?;
+            let service = catalog::CatalogService::new(db.clone(), cfg.catalog.clone());
+            let result = catalog::seed::seed(&service, products).await;
+            db.close().await;
+            let created = result.map_err(|e| anyhow::anyhow!("seeding the catalog: {e}"))?;
+            println!("catalog: {created} demo products created");
             Ok(())
         }
         Command::Users {

@@ -34,7 +34,8 @@ fn mercato(backend: Backend, data: &Path, schema_prefix: &str) -> Command {
     cmd.env("MERCATO__DATABASE__DATA_DIR", data)
         .env("MERCATO__USERS__ARGON2_MEMORY_KIB", "256")
         .env("MERCATO__USERS__ARGON2_ITERATIONS", "1")
-        .env("MERCATO__TELEMETRY__FORMAT", "json");
+        .env("MERCATO__TELEMETRY__FORMAT", "json")
+        .env("MERCATO__CATALOG__DEMO_PRODUCTS", "0");
     if backend == Backend::Postgres {
         cmd.env("MERCATO__DATABASE__URL", testkit::postgres_url())
             .env("MERCATO__DATABASE__SCHEMA_PREFIX", schema_prefix);
@@ -121,8 +122,58 @@ impl Server {
 
 on_both_backends!(
     create_admin_works_beside_a_running_server,
-    sigterm_drains_and_exits_zero
+    sigterm_drains_and_exits_zero,
+    the_all_in_one_server_opens_with_a_demo_catalog_and_seed_adds_more,
 );
+
+async fn the_all_in_one_server_opens_with_a_demo_catalog_and_seed_adds_more(backend: Backend) {
+    let data = tempfile::tempdir().unwrap();
+    let prefix = format!("d{}_", uuid::Uuid::new_v4().simple());
+    let mut cmd = mercato(backend, data.path(), &prefix);
+    cmd.env("MERCATO__CATALOG__DEMO_PRODUCTS", "25");
+    let server = Server::start(cmd).await;
+    let list = |base: String| async move {
+        let body: serde_json::Value = reqwest::get(format!("{base}/api/v1/products?limit=100"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["items"].as_array().unwrap().clone()
+    };
+    let products = list(server.base.clone()).await;
+    assert_eq!(products.len(), 25);
+    assert!(
+        products
+            .iter()
+            .all(|p| !p["variants"].as_array().unwrap().is_empty())
+    );
+    let categories: serde_json::Value = reqwest::get(format!("{}/api/v1/categories", server.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let categories = categories["items"].as_array().unwrap();
+    assert!(categories.len() >= 10);
+    assert!(
+        categories.iter().any(|c| c["parent_id"].is_string()),
+        "nested categories"
+    );
+
+    let out = mercato(backend, data.path(), &prefix)
+        .args(["seed", "--products", "40"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("15 demo products created"));
+    assert_eq!(list(server.base.clone()).await.len(), 40);
+    server.terminate();
+}
 
 async fn create_admin_works_beside_a_running_server(backend: Backend) {
     let data = tempfile::tempdir().unwrap();
@@ -307,6 +358,7 @@ fn help_explains_flags_and_environment() {
     for needle in [
         "serve",
         "migrate",
+        "seed",
         "users",
         "MERCATO__USERS__DATABASE_URL",
         "MERCATO_CONFIG",

@@ -159,6 +159,7 @@ pub fn test_config(backend: Backend, data_dir: &std::path::Path) -> Config {
         ("users.admin_email", ADMIN_EMAIL.to_owned()),
         ("users.admin_password", ADMIN_PASSWORD.to_owned()),
         ("eventbus.relay_max_backoff_ms", "500".to_owned()),
+        ("catalog.demo_products", "0".to_owned()),
     ];
     if backend == Backend::Postgres {
         let prefix = format!("t{}_", uuid::Uuid::new_v4().simple());

@@ -191,6 +191,14 @@ async fn write_children(
     Ok(())
 }
 
+/// How many products exist, in any status.
+pub async fn count<'c>(ex: impl Exec<'c>) -> Result<i64, sqlx::Error> {
+    sqlx::query("select count(*) as n from product")
+        .fetch_one(ex)
+        .await?
+        .try_get("n")
+}
+
 /// Sets the status only (archiving).
 pub async fn set_status<'c>(
     ex: impl Exec<'c>,
