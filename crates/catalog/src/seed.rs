@@ -11,8 +11,11 @@ use crate::{
     service::CatalogService,
 };
 
-/// Top-level categories with their sub-categories and what they sell.
-const DEPARTMENTS: &[(&str, &[(&str, &[&str])])] = &[
+/// A sub-category and the nouns of what it sells.
+type Aisle = (&'static str, &'static [&'static str]);
+
+/// Top-level categories with their sub-categories.
+const DEPARTMENTS: &[(&str, &[Aisle])] = &[
     (
         "Clothing",
         &[
