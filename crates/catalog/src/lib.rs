@@ -5,6 +5,7 @@
 //! reservations. Publishes `product.updated`; reserves, releases and
 //! commits stock for orders. Error codes `CAT-*` (see [`error`]).
 
+pub mod client;
 pub mod config;
 pub mod domain;
 pub mod error;

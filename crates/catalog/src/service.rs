@@ -298,6 +298,34 @@ impl CatalogService {
         }
     }
 
+    /// A purchasable (published) variant with its price and stock.
+    pub async fn variant(
+        &self,
+        variant_id: Uuid,
+    ) -> Result<Option<contracts::clients::catalog::VariantInfo>> {
+        use sqlx::Row as _;
+        let Some(row) = products::variant(self.db.pool(), variant_id).await? else {
+            return Ok(None);
+        };
+        let status: String = row.try_get("status")?;
+        if status != Status::Published.as_str() {
+            return Ok(None);
+        }
+        let on_hand: Option<i64> = row.try_get("on_hand")?;
+        let reserved: Option<i64> = row.try_get("reserved")?;
+        let product_id: String = row.try_get("product_id")?;
+        Ok(Some(contracts::clients::catalog::VariantInfo {
+            variant_id,
+            product_id: Uuid::parse_str(&product_id).context("stored product id")?,
+            sku: row.try_get("sku")?,
+            product_name: row.try_get("name")?,
+            variant_title: row.try_get("title")?,
+            price: row.try_get("price")?,
+            currency: row.try_get("currency")?,
+            available: stock::available(on_hand.unwrap_or(0), reserved.unwrap_or(0)),
+        }))
+    }
+
     /// How many products exist, in any status.
     pub async fn product_count(&self) -> Result<i64> {
         Ok(products::count(self.db.pool()).await?)

@@ -1,4 +1,5 @@
 //! The contracts between Mercato services: the only crate services share
 //! about each other. A service crate never depends on another service crate.
 
+pub mod clients;
 pub mod events;

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use cart::CartConfig;
 use catalog::CatalogConfig;
 use eventbus::EventBusConfig;
 use platform::config::{AuthConfig, DatabaseConfig, HttpConfig, TelemetryConfig};
@@ -32,6 +33,8 @@ pub struct Config {
     pub users: UsersConfig,
     /// `[catalog]`
     pub catalog: CatalogConfig,
+    /// `[cart]`
+    pub cart: CartConfig,
 }
 
 impl Config {
@@ -51,6 +54,7 @@ impl Config {
         self.eventbus.validate()?;
         self.users.validate()?;
         self.catalog.validate()?;
+        self.cart.validate()?;
         Ok(())
     }
 }

@@ -25,8 +25,14 @@ pub struct App {
     databases: Vec<Db>,
     bus: Arc<dyn EventBus>,
     outboxes: Vec<Arc<Outbox>>,
+    background: Vec<BackgroundTask>,
     eventbus: EventBusConfig,
 }
+
+/// A service's periodic job (janitors), started by `serve` and stopped by
+/// the token it is given.
+pub type BackgroundTask =
+    Box<dyn FnOnce(CancellationToken) -> futures::future::BoxFuture<'static, ()> + Send>;
 
 impl App {
     /// Connects, migrates and wires every selected service.
@@ -38,6 +44,7 @@ impl App {
         tracing::info!(bus = bus.kind(), "event bus ready");
         let mut router = axum::Router::new();
         let mut outboxes = Vec::new();
+        let mut background: Vec<BackgroundTask> = Vec::new();
         let mut openapi: Option<utoipa::openapi::OpenApi> = None;
         let mut checks = vec![bus_check(&bus)];
         let mut databases = Vec::new();
@@ -65,6 +72,7 @@ impl App {
             checks.push(database_check(users::NAME, &db));
             databases.push(db);
         }
+        let mut catalog_service: Option<Arc<catalog::CatalogService>> = None;
         if targets.contains(&Target::Catalog) {
             let db = open_database(
                 catalog::NAME,
@@ -89,12 +97,50 @@ impl App {
                 );
             }
             outboxes.push(service.outbox());
+            catalog_service = Some(service.clone());
             let verifier = verifier(cfg, local_keys.as_ref(), "catalog")?;
             let (routes, api) =
                 catalog::http::router(catalog::http::CatalogState { service, verifier });
             router = router.merge(routes);
             openapi = Some(merge_openapi(openapi, api));
             checks.push(database_check(catalog::NAME, &db));
+            databases.push(db);
+        }
+        if targets.contains(&Target::Cart) {
+            let db = open_database(
+                cart::NAME,
+                cfg.cart.database_url.as_ref(),
+                cfg,
+                cart::migrator,
+            )
+            .await?;
+            let catalog: Arc<dyn contracts::clients::catalog::CatalogClient> = match (
+                &catalog_service,
+                &cfg.cart.catalog_url,
+            ) {
+                (Some(service), _) => Arc::new(catalog::client::InProcessCatalog(service.clone())),
+                (None, Some(url)) => Arc::new(cart::catalog_http::HttpCatalog::new(
+                    url,
+                    Duration::from_millis(cfg.cart.catalog_timeout_ms),
+                )?),
+                (None, None) => anyhow::bail!(
+                    "cart reads the catalog: set cart.catalog_url (MERCATO__CART__CATALOG_URL) when catalog does not run in this process"
+                ),
+            };
+            let service = Arc::new(cart::CartService::new(
+                db.clone(),
+                cfg.cart.clone(),
+                catalog,
+            ));
+            let janitor = service.clone();
+            background.push(Box::new(move |stop| {
+                Box::pin(cart::service::run_janitor(janitor, stop))
+            }));
+            let verifier = verifier(cfg, local_keys.as_ref(), "cart")?;
+            let (routes, api) = cart::http::router(cart::http::CartState { service, verifier });
+            router = router.merge(routes);
+            openapi = Some(merge_openapi(openapi, api));
+            checks.push(database_check(cart::NAME, &db));
             databases.push(db);
         }
         let openapi = openapi.unwrap_or_default();
@@ -104,6 +150,7 @@ impl App {
             databases,
             bus,
             outboxes,
+            background,
             eventbus: cfg.eventbus.clone(),
         })
     }
@@ -141,10 +188,15 @@ impl App {
                 ))
             })
             .collect();
+        let jobs: Vec<_> = self
+            .background
+            .into_iter()
+            .map(|task| tokio::spawn(task(background.clone())))
+            .collect();
         let result = server::serve(listener, self.router, shutdown, grace).await;
         background.cancel();
-        for relay in relays {
-            let _ = relay.await;
+        for task in relays.into_iter().chain(jobs) {
+            let _ = task.await;
         }
         for db in &self.databases {
             db.close().await;

@@ -41,7 +41,7 @@ struct Cli {
 enum Command {
     /// Run services over HTTP until SIGTERM or Ctrl-C.
     Serve {
-        /// `all`, or a comma-separated list of services (known: users, catalog).
+        /// `all`, or a comma-separated list of services (known: users, catalog, cart).
         #[arg(long, env = "MERCATO_TARGET", default_value = "all")]
         target: String,
         /// Address to listen on [default: 127.0.0.1:8080, from http.listen].
@@ -235,6 +235,7 @@ async fn migrate(cfg: &Config, target: Target) -> anyhow::Result<()> {
     let (url, migrator): (_, mercato::MigratorFor) = match target {
         Target::Users => (cfg.users.database_url.as_ref(), users::migrator),
         Target::Catalog => (cfg.catalog.database_url.as_ref(), catalog::migrator),
+        Target::Cart => (cfg.cart.database_url.as_ref(), cart::migrator),
     };
     let db = platform::db::Db::connect(target.name(), url, &cfg.database).await?;
     let result = db.migrate(&migrator(db.backend())).await;

@@ -9,17 +9,20 @@ pub enum Target {
     Users,
     /// Categories, products, inventory, reservations.
     Catalog,
+    /// Guest and customer carts.
+    Cart,
 }
 
 impl Target {
     /// Every service, in start order.
-    pub const ALL: &[Target] = &[Target::Users, Target::Catalog];
+    pub const ALL: &[Target] = &[Target::Users, Target::Catalog, Target::Cart];
 
     /// The target's name on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Self::Users => "users",
             Self::Catalog => "catalog",
+            Self::Cart => "cart",
         }
     }
 

@@ -12,7 +12,8 @@ pub mod nats;
 
 use std::{sync::Arc, time::Duration};
 
-use mercato::{App, Config, Target};
+pub use mercato::Target;
+use mercato::{App, Config};
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -182,10 +183,19 @@ pub async fn spawn(backend: Backend) -> TestApp {
 
 /// Starts the whole app after `adjust` has changed the configuration.
 pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_targets(backend, Target::ALL, adjust).await
+}
+
+/// Starts only `targets` (as one process of the distributed mode would).
+pub async fn spawn_targets(
+    backend: Backend,
+    targets: &[Target],
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
     let data = tempfile::tempdir().expect("temp dir");
     let mut config = test_config(backend, data.path());
     adjust(&mut config);
-    let app = App::build(&config, Target::ALL).await.expect("app builds");
+    let app = App::build(&config, targets).await.expect("app builds");
     let bus = app.bus();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -326,3 +326,39 @@ pub struct AdjustmentIn {
     /// Why, for the ledger.
     pub reason: String,
 }
+
+/// A purchasable variant (what carts read).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VariantInfoOut {
+    /// Variant id.
+    pub variant_id: Uuid,
+    /// Its product.
+    pub product_id: Uuid,
+    /// SKU.
+    pub sku: String,
+    /// Product name.
+    pub product_name: String,
+    /// Variant title.
+    pub variant_title: String,
+    /// Price in minor units.
+    pub price: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Units available now.
+    pub available: i64,
+}
+
+impl From<contracts::clients::catalog::VariantInfo> for VariantInfoOut {
+    fn from(v: contracts::clients::catalog::VariantInfo) -> Self {
+        Self {
+            variant_id: v.variant_id,
+            product_id: v.product_id,
+            sku: v.sku,
+            product_name: v.product_name,
+            variant_title: v.variant_title,
+            price: v.price,
+            currency: v.currency,
+            available: v.available,
+        }
+    }
+}

@@ -308,3 +308,19 @@ fn decode_cursor(raw: &str, sort: Sort) -> Result<After> {
         }
     }
 }
+
+/// A purchasable variant with its current price and stock (read by carts).
+#[utoipa::path(get, path = "/api/v1/variants/{id}", tag = "catalog", params(("id" = uuid::Uuid, Path)),
+    responses((status = 200, body = super::dto::VariantInfoOut), (status = 404, body = Problem)))]
+pub(super) async fn variant(
+    State(state): State<CatalogState>,
+    Path(id): Path<String>,
+) -> Result<Json<super::dto::VariantInfoOut>> {
+    let id = parse_id(&id, "variant")?;
+    let info = state
+        .service
+        .variant(id)
+        .await?
+        .ok_or(CatalogError::NotFound("variant"))?;
+    Ok(Json(info.into()))
+}

@@ -46,6 +46,40 @@ where
     }
 }
 
+/// A JSON body that may be left out entirely (an empty body is `None`);
+/// when present it is held to the rules of [`ValidJson`].
+#[derive(Debug, Clone, Default)]
+pub struct MaybeJson<T>(pub Option<T>);
+
+impl<S, T> FromRequest<S> for MaybeJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = has_json_content_type(req.headers());
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                Problem::from_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
+            } else {
+                Problem::bad_request(format!("Could not read the body: {rejection}"))
+            }
+        })?;
+        if bytes.is_empty() {
+            return Ok(Self(None));
+        }
+        if !json {
+            return Err(
+                Problem::from_status(axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE)
+                    .detail("Send the body as application/json."),
+            );
+        }
+        parse_json(&bytes).map(|v| Self(Some(v)))
+    }
+}
+
 fn has_json_content_type(headers: &axum::http::HeaderMap) -> bool {
     let Some(value) = headers
         .get(header::CONTENT_TYPE)

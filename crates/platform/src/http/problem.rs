@@ -53,6 +53,11 @@ pub struct Problem {
     /// The request id echoed in `X-Request-Id`; links a report to the logs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// Extension members particular to one kind of problem (RFC 9457 §3.2),
+    /// such as `available` on an out-of-stock problem.
+    #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[schema(value_type = Object)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
     /// Seconds to wait before retrying (429 and 503); also sent as `Retry-After`.
     #[serde(skip)]
     pub retry_after: Option<u64>,
@@ -74,6 +79,7 @@ impl Problem {
             code: code.to_owned(),
             errors: Vec::new(),
             request_id: None,
+            extensions: serde_json::Map::new(),
             retry_after: None,
             bearer_challenge: false,
         }
@@ -82,6 +88,12 @@ impl Problem {
     /// Adds the detail for this occurrence.
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());
+        self
+    }
+
+    /// Adds an extension member.
+    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.extensions.insert(key.to_owned(), value.into());
         self
     }
 

@@ -1,0 +1,64 @@
+//! The catalog over HTTP (`GET /api/v1/variants/{id}`), for a cart running
+//! without the catalog in its process.
+
+use std::time::Duration;
+
+use contracts::clients::{
+    ClientError,
+    catalog::{CatalogClient, VariantInfo},
+};
+use futures::future::BoxFuture;
+use uuid::Uuid;
+
+/// Reads variants from the catalog's API, with a timeout.
+pub struct HttpCatalog {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl HttpCatalog {
+    /// A client of the catalog at `base` (e.g. `http://catalog:8080`).
+    pub fn new(base: &str, timeout: Duration) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder().timeout(timeout).build()?;
+        Ok(Self {
+            base: base.trim_end_matches('/').to_owned(),
+            client,
+        })
+    }
+}
+
+fn unavailable(detail: impl ToString) -> ClientError {
+    ClientError::Unavailable {
+        service: "catalog",
+        detail: detail.to_string(),
+    }
+}
+
+impl CatalogClient for HttpCatalog {
+    fn variant(&self, variant_id: Uuid) -> BoxFuture<'_, Result<Option<VariantInfo>, ClientError>> {
+        Box::pin(async move {
+            let mut request = self
+                .client
+                .get(format!("{}/api/v1/variants/{variant_id}", self.base));
+            if let Some(trace) = platform::telemetry::current_trace_id() {
+                request =
+                    request.header("traceparent", format!("00-{trace}-{:016x}-01", rand_span()));
+            }
+            let response = request.send().await.map_err(unavailable)?;
+            match response.status() {
+                s if s.is_success() => response.json().await.map(Some).map_err(unavailable),
+                reqwest::StatusCode::NOT_FOUND => Ok(None),
+                s => Err(unavailable(format!("answered {s}"))),
+            }
+        })
+    }
+}
+
+/// A span id for the outgoing `traceparent`; uniqueness, not secrecy.
+fn rand_span() -> u64 {
+    let id = Uuid::new_v4();
+    let bytes = id.as_bytes();
+    u64::from_le_bytes([
+        bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+    ]) | 1
+}

@@ -1,0 +1,92 @@
+//! The cart service's errors. Codes `CRT-*`:
+//!
+//! | code | status | meaning |
+//! |---|---|---|
+//! | CRT-0001 | 404 | no such cart, line or variant (or not the caller's) |
+//! | CRT-0002 | 409 | not enough stock; `available` says how many are |
+//! | CRT-0003 | 503 | the catalog cannot be reached |
+
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use platform::{FieldError, Problem};
+
+/// Everything a cart request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum CartError {
+    /// Fields failed validation.
+    #[error("invalid fields")]
+    Validation(Vec<FieldError>),
+    /// Not found, or not the caller's.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Not enough stock.
+    #[error("only {available} available")]
+    OutOfStock {
+        /// Units available now.
+        available: i64,
+    },
+    /// The catalog did not answer.
+    #[error("catalog unavailable: {0}")]
+    CatalogUnavailable(String),
+    /// Anything else.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for CartError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Unexpected(anyhow::Error::new(e).context("database"))
+    }
+}
+
+impl From<Problem> for CartError {
+    fn from(problem: Problem) -> Self {
+        Self::Validation(problem.errors)
+    }
+}
+
+/// Result of a cart operation.
+pub type Result<T, E = CartError> = std::result::Result<T, E>;
+
+impl CartError {
+    /// A validation error on one field.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+}
+
+impl IntoResponse for CartError {
+    fn into_response(self) -> Response {
+        let problem = match self {
+            Self::Validation(errors) => Problem::validation(errors),
+            Self::NotFound(what) => {
+                let mut problem = Problem::not_found(format!("No such {what}."));
+                problem.code = "CRT-0001".into();
+                problem
+            }
+            Self::OutOfStock { available } => Problem::new(
+                StatusCode::CONFLICT,
+                "cart/out-of-stock",
+                "CRT-0002",
+                "Not enough stock",
+            )
+            .detail(format!("Only {available} available."))
+            .with("available", available),
+            Self::CatalogUnavailable(detail) => {
+                tracing::warn!(error.message = %detail, "catalog unavailable");
+                let mut problem =
+                    Problem::unavailable("The catalog cannot be reached; try again shortly.");
+                problem.code = "CRT-0003".into();
+                problem.retry_after = Some(5);
+                problem
+            }
+            Self::Unexpected(e) => {
+                tracing::error!(error.message = %e, error.cause_chain = ?e, "request failed");
+                Problem::internal()
+            }
+        };
+        problem.into_response()
+    }
+}

@@ -1,0 +1,116 @@
+//! Request and response bodies of the cart API.
+
+use platform::{money::Money, time::from_millis};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::{domain, service::CartView};
+
+/// `POST /carts`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CartIn {
+    /// ISO 4217 code; default from configuration.
+    #[serde(default)]
+    pub currency: Option<String>,
+}
+
+/// `POST /carts/{id}/items`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddItemIn {
+    /// The variant to buy.
+    pub variant_id: Uuid,
+    /// Units, 1..=99 (added to an existing line).
+    pub quantity: i64,
+}
+
+/// `PATCH /carts/{id}/items/{item_id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuantityIn {
+    /// Units, 1..=99; 0 removes the line.
+    pub quantity: i64,
+}
+
+/// A cart line.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ItemOut {
+    /// Line id.
+    pub id: Uuid,
+    /// Variant.
+    pub variant_id: Uuid,
+    /// SKU.
+    pub sku: String,
+    /// Product name.
+    pub product_name: String,
+    /// Variant title.
+    pub variant_title: String,
+    /// Units.
+    pub quantity: i64,
+    /// Price of one unit, from the catalog.
+    pub unit_price: Money,
+    /// quantity x unit price.
+    pub line_total: Money,
+}
+
+/// A cart.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CartOut {
+    /// Id (for a guest cart, its only key).
+    pub id: Uuid,
+    /// Owner, or null for a guest cart.
+    pub customer_id: Option<Uuid>,
+    /// ISO 4217 code of every amount.
+    pub currency: String,
+    /// Lines, in the order added.
+    pub items: Vec<ItemOut>,
+    /// Sum of line totals.
+    pub subtotal: Money,
+    /// Equals subtotal until discounts exist.
+    pub total: Money,
+    /// Units in the cart.
+    pub item_count: i64,
+    /// Last change.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl TryFrom<CartView> for CartOut {
+    type Error = anyhow::Error;
+
+    fn try_from(view: CartView) -> anyhow::Result<Self> {
+        let currency = view.cart.currency;
+        let subtotal = domain::subtotal(view.items.iter().map(|i| (i.quantity, i.unit_price)))
+            .ok_or_else(|| anyhow::anyhow!("cart total overflows"))?;
+        let items = view
+            .items
+            .into_iter()
+            .map(|i| ItemOut {
+                id: i.id,
+                variant_id: i.variant_id,
+                line_total: Money::new(
+                    domain::line_total(i.quantity, i.unit_price).unwrap_or(i64::MAX),
+                    &currency,
+                ),
+                sku: i.sku,
+                product_name: i.product_name,
+                variant_title: i.variant_title,
+                quantity: i.quantity,
+                unit_price: Money::new(i.unit_price, &currency),
+            })
+            .collect::<Vec<_>>();
+        Ok(Self {
+            id: view.cart.id,
+            customer_id: view.cart.customer_id,
+            item_count: items.iter().map(|i| i.quantity).sum(),
+            items,
+            subtotal: Money::new(subtotal, &currency),
+            total: Money::new(subtotal, &currency),
+            currency,
+            updated_at: from_millis(view.cart.updated_at),
+        })
+    }
+}

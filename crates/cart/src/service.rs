@@ -1,0 +1,319 @@
+//! The cart's use cases.
+
+use std::sync::Arc;
+
+use contracts::clients::{
+    ClientError,
+    catalog::{CatalogClient, VariantInfo},
+};
+use platform::{auth::AuthUser, db::Db, time::now_millis};
+use uuid::Uuid;
+
+use crate::{
+    config::CartConfig,
+    domain::{LINES_MAX, QUANTITY_MAX, check_quantity},
+    error::{CartError, Result},
+    store::{self, Cart, Item},
+};
+
+/// A cart with its lines.
+#[derive(Debug, Clone)]
+pub struct CartView {
+    /// The cart.
+    pub cart: Cart,
+    /// Its lines.
+    pub items: Vec<Item>,
+}
+
+/// The cart service.
+pub struct CartService {
+    db: Db,
+    cfg: CartConfig,
+    catalog: Arc<dyn CatalogClient>,
+}
+
+impl std::fmt::Debug for CartService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CartService").finish_non_exhaustive()
+    }
+}
+
+impl CartService {
+    /// The service over a migrated database, reading the catalog through `catalog`.
+    pub fn new(db: Db, cfg: CartConfig, catalog: Arc<dyn CatalogClient>) -> Self {
+        Self { db, cfg, catalog }
+    }
+
+    async fn view(&self, cart: Cart) -> Result<CartView> {
+        let items = store::items(self.db.pool(), cart.id).await?;
+        Ok(CartView { cart, items })
+    }
+
+    /// A guest cart (no caller) or the caller's active cart; true when created.
+    pub async fn open(
+        &self,
+        caller: Option<&AuthUser>,
+        currency: Option<&str>,
+    ) -> Result<(CartView, bool)> {
+        let currency = currency
+            .unwrap_or(&self.cfg.default_currency)
+            .to_uppercase();
+        if !platform::money::is_currency(&currency) {
+            return Err(CartError::field(
+                "currency",
+                "must be an ISO 4217 code such as USD",
+            ));
+        }
+        if let Some(caller) = caller
+            && let Some(existing) = store::find_by_customer(self.db.pool(), caller.id).await?
+        {
+            return Ok((self.view(existing).await?, false));
+        }
+        let cart = Cart {
+            // A guest cart's id is its only key: random, not time-ordered.
+            id: Uuid::new_v4(),
+            customer_id: caller.map(|c| c.id),
+            currency,
+            updated_at: now_millis(),
+        };
+        match store::insert(self.db.pool(), &cart).await {
+            Ok(()) => Ok((
+                CartView {
+                    cart,
+                    items: Vec::new(),
+                },
+                true,
+            )),
+            // Two first requests of one customer at once: the other won.
+            Err(e)
+                if platform::db::is_unique_violation(
+                    &e,
+                    store::CUSTOMER_KEY,
+                    "cart.customer_id",
+                ) =>
+            {
+                let caller = caller.ok_or_else(|| CartError::Unexpected(e.into()))?;
+                let existing = store::find_by_customer(self.db.pool(), caller.id)
+                    .await?
+                    .ok_or(CartError::NotFound("cart"))?;
+                Ok((self.view(existing).await?, false))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The caller's cart, if they may see it: a customer's cart only to its
+    /// owner, a guest cart to whoever has its id. Others get 404.
+    pub async fn get(&self, cart_id: Uuid, caller: Option<&AuthUser>) -> Result<CartView> {
+        let cart = self.accessible(cart_id, caller).await?;
+        self.view(cart).await
+    }
+
+    async fn accessible(&self, cart_id: Uuid, caller: Option<&AuthUser>) -> Result<Cart> {
+        let cart = store::find(self.db.pool(), cart_id)
+            .await?
+            .ok_or(CartError::NotFound("cart"))?;
+        match cart.customer_id {
+            None => Ok(cart),
+            Some(owner) if caller.is_some_and(|c| c.id == owner) => Ok(cart),
+            Some(_) => Err(CartError::NotFound("cart")),
+        }
+    }
+
+    async fn variant(&self, variant_id: Uuid) -> Result<VariantInfo> {
+        match self.catalog.variant(variant_id).await {
+            Ok(Some(info)) => Ok(info),
+            Ok(None) => Err(CartError::NotFound("variant")),
+            Err(ClientError::Unavailable { detail, .. }) => {
+                Err(CartError::CatalogUnavailable(detail))
+            }
+        }
+    }
+
+    /// Adds units of a variant, priced by the catalog; an existing line grows.
+    pub async fn add(
+        &self,
+        cart_id: Uuid,
+        caller: Option<&AuthUser>,
+        variant_id: Uuid,
+        quantity: i64,
+    ) -> Result<CartView> {
+        check_quantity(quantity).map_err(|e| CartError::field("quantity", e))?;
+        let cart = self.accessible(cart_id, caller).await?;
+        let info = self.variant(variant_id).await?;
+        if info.currency != cart.currency {
+            return Err(CartError::field(
+                "variant_id",
+                format!(
+                    "is priced in {}; this cart is in {}",
+                    info.currency, cart.currency
+                ),
+            ));
+        }
+        let mut tx = self.db.begin_write().await?;
+        let items = store::items(&mut *tx, cart.id).await?;
+        let existing = items.iter().find(|i| i.variant_id == variant_id);
+        let total = existing.map_or(0, |i| i.quantity) + quantity;
+        if total > QUANTITY_MAX {
+            return Err(CartError::field(
+                "quantity",
+                format!("a line holds at most {QUANTITY_MAX} units"),
+            ));
+        }
+        if existing.is_none() && items.len() >= LINES_MAX {
+            return Err(CartError::field(
+                "variant_id",
+                format!("a cart holds at most {LINES_MAX} lines"),
+            ));
+        }
+        if total > info.available {
+            return Err(CartError::OutOfStock {
+                available: info.available,
+            });
+        }
+        let now = now_millis();
+        let item = Item {
+            id: existing.map_or_else(Uuid::now_v7, |i| i.id),
+            variant_id,
+            sku: info.sku,
+            product_name: info.product_name,
+            variant_title: info.variant_title,
+            quantity: total,
+            unit_price: info.price,
+        };
+        if existing.is_some() {
+            store::update_item(&mut *tx, cart.id, &item).await?;
+        } else {
+            store::insert_item(&mut *tx, cart.id, &item, now).await?;
+        }
+        store::touch(&mut *tx, cart.id, now).await?;
+        tx.commit().await?;
+        self.view(cart).await
+    }
+
+    /// Sets a line's quantity; 0 removes it.
+    pub async fn set_quantity(
+        &self,
+        cart_id: Uuid,
+        caller: Option<&AuthUser>,
+        item_id: Uuid,
+        quantity: i64,
+    ) -> Result<CartView> {
+        if quantity != 0 {
+            check_quantity(quantity).map_err(|e| {
+                CartError::field("quantity", format!("{e}, or 0 to remove the line"))
+            })?;
+        }
+        let cart = self.accessible(cart_id, caller).await?;
+        let items = store::items(self.db.pool(), cart.id).await?;
+        let mut item = items
+            .into_iter()
+            .find(|i| i.id == item_id)
+            .ok_or(CartError::NotFound("cart line"))?;
+        if quantity == 0 {
+            return self.remove(cart_id, caller, item_id).await;
+        }
+        if quantity > item.quantity {
+            let info = self.variant(item.variant_id).await?;
+            if quantity > info.available {
+                return Err(CartError::OutOfStock {
+                    available: info.available,
+                });
+            }
+            item.unit_price = info.price;
+        }
+        item.quantity = quantity;
+        let mut tx = self.db.begin_write().await?;
+        store::update_item(&mut *tx, cart.id, &item).await?;
+        store::touch(&mut *tx, cart.id, now_millis()).await?;
+        tx.commit().await?;
+        self.view(cart).await
+    }
+
+    /// Removes a line.
+    pub async fn remove(
+        &self,
+        cart_id: Uuid,
+        caller: Option<&AuthUser>,
+        item_id: Uuid,
+    ) -> Result<CartView> {
+        let cart = self.accessible(cart_id, caller).await?;
+        let mut tx = self.db.begin_write().await?;
+        if !store::delete_item(&mut *tx, cart.id, item_id).await? {
+            return Err(CartError::NotFound("cart line"));
+        }
+        store::touch(&mut *tx, cart.id, now_millis()).await?;
+        tx.commit().await?;
+        self.view(cart).await
+    }
+
+    /// Merges a guest cart into the customer's active cart (quantities add
+    /// up, capped by the limits) and deletes the guest cart.
+    pub async fn claim(&self, guest_cart_id: Uuid, customer: &AuthUser) -> Result<CartView> {
+        let guest = store::find(self.db.pool(), guest_cart_id)
+            .await?
+            .ok_or(CartError::NotFound("cart"))?;
+        match guest.customer_id {
+            // Claiming one's own cart is a no-op.
+            Some(owner) if owner == customer.id => return self.view(guest).await,
+            Some(_) => return Err(CartError::NotFound("cart")),
+            None => {}
+        }
+        let (target, _) = self.open(Some(customer), Some(&guest.currency)).await?;
+        if target.cart.currency != guest.currency && !target.items.is_empty() {
+            return Err(CartError::field(
+                "cart_id",
+                "the guest cart's currency differs from your cart's",
+            ));
+        }
+        let guest_items = store::items(self.db.pool(), guest.id).await?;
+        let now = now_millis();
+        let mut tx = self.db.begin_write().await?;
+        let mut lines = store::items(&mut *tx, target.cart.id).await?;
+        for incoming in guest_items {
+            if let Some(line) = lines
+                .iter_mut()
+                .find(|l| l.variant_id == incoming.variant_id)
+            {
+                line.quantity = (line.quantity + incoming.quantity).min(QUANTITY_MAX);
+                store::update_item(&mut *tx, target.cart.id, line).await?;
+            } else if lines.len() < LINES_MAX {
+                let line = Item {
+                    id: Uuid::now_v7(),
+                    ..incoming
+                };
+                store::insert_item(&mut *tx, target.cart.id, &line, now).await?;
+                lines.push(line);
+            }
+        }
+        store::delete(&mut tx, guest.id).await?;
+        store::touch(&mut *tx, target.cart.id, now).await?;
+        tx.commit().await?;
+        self.view(target.cart).await
+    }
+
+    /// Deletes carts idle for longer than configured; returns how many.
+    pub async fn expire_idle(&self) -> Result<u64> {
+        let before =
+            now_millis() - i64::try_from(self.cfg.idle_days * 86_400_000).unwrap_or(i64::MAX);
+        let mut tx = self.db.begin_write().await?;
+        let removed = store::delete_idle(&mut tx, before).await?;
+        tx.commit().await?;
+        Ok(removed)
+    }
+}
+
+/// Deletes idle carts every hour until `shutdown`.
+pub async fn run_janitor(service: Arc<CartService>, shutdown: tokio_util::sync::CancellationToken) {
+    loop {
+        match service.expire_idle().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(carts = n, "deleted idle carts"),
+            Err(e) => tracing::warn!(error.message = %e, "deleting idle carts failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {},
+            () = shutdown.cancelled() => return,
+        }
+    }
+}

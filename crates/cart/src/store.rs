@@ -1,0 +1,219 @@
+//! SQL of the cart service: the `cart` and `cart_item` tables.
+
+use sqlx::{Any, Row as _, any::AnyRow};
+use uuid::Uuid;
+
+/// A database handle for one statement.
+pub trait Exec<'c>: sqlx::Executor<'c, Database = Any> {}
+impl<'c, T: sqlx::Executor<'c, Database = Any>> Exec<'c> for T {}
+
+/// A cart as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cart {
+    /// Id.
+    pub id: Uuid,
+    /// Owner, or None for a guest cart.
+    pub customer_id: Option<Uuid>,
+    /// ISO 4217 code of every line.
+    pub currency: String,
+    /// Unix ms.
+    pub updated_at: i64,
+}
+
+/// A line as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// Id.
+    pub id: Uuid,
+    /// Variant.
+    pub variant_id: Uuid,
+    /// SKU.
+    pub sku: String,
+    /// Product name at the time of adding.
+    pub product_name: String,
+    /// Variant title.
+    pub variant_title: String,
+    /// Units.
+    pub quantity: i64,
+    /// Minor units.
+    pub unit_price: i64,
+}
+
+fn id(row: &AnyRow, column: &str) -> Result<Uuid, sqlx::Error> {
+    let text: String = row.try_get(column)?;
+    Uuid::parse_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}
+
+fn cart(row: &AnyRow) -> Result<Cart, sqlx::Error> {
+    let customer: Option<String> = row.try_get("customer_id")?;
+    Ok(Cart {
+        id: id(row, "cart_id")?,
+        customer_id: customer.and_then(|c| Uuid::parse_str(&c).ok()),
+        currency: row.try_get("currency")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// The cart with this id.
+pub async fn find<'c>(ex: impl Exec<'c>, cart_id: Uuid) -> Result<Option<Cart>, sqlx::Error> {
+    let row = sqlx::query(
+        "select cart_id, customer_id, currency, updated_at from cart where cart_id = $1",
+    )
+    .bind(cart_id.to_string())
+    .fetch_optional(ex)
+    .await?;
+    row.as_ref().map(cart).transpose()
+}
+
+/// The customer's active cart.
+pub async fn find_by_customer<'c>(
+    ex: impl Exec<'c>,
+    customer: Uuid,
+) -> Result<Option<Cart>, sqlx::Error> {
+    let row = sqlx::query(
+        "select cart_id, customer_id, currency, updated_at from cart where customer_id = $1",
+    )
+    .bind(customer.to_string())
+    .fetch_optional(ex)
+    .await?;
+    row.as_ref().map(cart).transpose()
+}
+
+/// Name of the one-cart-per-customer index.
+pub const CUSTOMER_KEY: &str = "cart_customer_key";
+
+/// Inserts a cart.
+pub async fn insert<'c>(ex: impl Exec<'c>, c: &Cart) -> Result<(), sqlx::Error> {
+    sqlx::query("insert into cart (cart_id, customer_id, currency, created_at, updated_at) values ($1, $2, $3, $4, $4)")
+        .bind(c.id.to_string())
+        .bind(c.customer_id.map(|c| c.to_string()))
+        .bind(&c.currency)
+        .bind(c.updated_at)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Marks the cart as used now (idle carts expire).
+pub async fn touch<'c>(ex: impl Exec<'c>, cart_id: Uuid, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("update cart set updated_at = $2 where cart_id = $1")
+        .bind(cart_id.to_string())
+        .bind(now)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Deletes a cart and its lines.
+pub async fn delete(tx: &mut sqlx::AnyConnection, cart_id: Uuid) -> Result<(), sqlx::Error> {
+    // Lines first: SQLite enforces the cascade only with foreign keys on,
+    // and being explicit costs nothing.
+    sqlx::query("delete from cart_item where cart_id = $1")
+        .bind(cart_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("delete from cart where cart_id = $1")
+        .bind(cart_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// The cart's lines, in the order added.
+pub async fn items<'c>(ex: impl Exec<'c>, cart_id: Uuid) -> Result<Vec<Item>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select item_id, variant_id, sku, product_name, variant_title, quantity, unit_price \
+         from cart_item where cart_id = $1 order by created_at, item_id",
+    )
+    .bind(cart_id.to_string())
+    .fetch_all(ex)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Item {
+                id: id(r, "item_id")?,
+                variant_id: id(r, "variant_id")?,
+                sku: r.try_get("sku")?,
+                product_name: r.try_get("product_name")?,
+                variant_title: r.try_get("variant_title")?,
+                quantity: r.try_get("quantity")?,
+                unit_price: r.try_get("unit_price")?,
+            })
+        })
+        .collect()
+}
+
+/// Inserts a line.
+pub async fn insert_item<'c>(
+    ex: impl Exec<'c>,
+    cart_id: Uuid,
+    item: &Item,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into cart_item (item_id, cart_id, variant_id, sku, product_name, variant_title, quantity, unit_price, created_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(item.id.to_string())
+    .bind(cart_id.to_string())
+    .bind(item.variant_id.to_string())
+    .bind(&item.sku)
+    .bind(&item.product_name)
+    .bind(&item.variant_title)
+    .bind(item.quantity)
+    .bind(item.unit_price)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Sets a line's quantity and price snapshot.
+pub async fn update_item<'c>(
+    ex: impl Exec<'c>,
+    cart_id: Uuid,
+    item: &Item,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update cart_item set quantity = $3, unit_price = $4, product_name = $5, variant_title = $6 \
+         where cart_id = $1 and item_id = $2",
+    )
+    .bind(cart_id.to_string())
+    .bind(item.id.to_string())
+    .bind(item.quantity)
+    .bind(item.unit_price)
+    .bind(&item.product_name)
+    .bind(&item.variant_title)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// Removes a line; false if the cart has no such line.
+pub async fn delete_item<'c>(
+    ex: impl Exec<'c>,
+    cart_id: Uuid,
+    item_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("delete from cart_item where cart_id = $1 and item_id = $2")
+        .bind(cart_id.to_string())
+        .bind(item_id.to_string())
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes carts untouched since `before`; returns how many.
+pub async fn delete_idle(tx: &mut sqlx::AnyConnection, before: i64) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "delete from cart_item where cart_id in (select cart_id from cart where updated_at < $1)",
+    )
+    .bind(before)
+    .execute(&mut *tx)
+    .await?;
+    let done = sqlx::query("delete from cart where updated_at < $1")
+        .bind(before)
+        .execute(&mut *tx)
+        .await?;
+    Ok(done.rows_affected())
+}
