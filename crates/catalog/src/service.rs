@@ -4,8 +4,12 @@
 use std::{collections::HashSet, sync::Arc};
 
 use anyhow::Context as _;
-use contracts::events::catalog::{ProductUpdated, VariantPrice};
-use eventbus::{Envelope, outbox::Outbox};
+use contracts::events::{
+    catalog::{ProductUpdated, VariantPrice},
+    inventory::{InventoryReleased, InventoryReservationFailed, InventoryReserved},
+    orders::{OrderCancelled, OrderPaid, OrderPlaced},
+};
+use eventbus::{Envelope, inbox, outbox::Outbox};
 use platform::{
     FieldError,
     db::{self, Db},
@@ -27,10 +31,13 @@ use crate::{
     },
 };
 
+/// The inbox name of the catalog's subscription to order events.
+pub const ORDER_CONSUMER: &str = "catalog-orders";
+
 /// The outcome of reserving an order's lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reservation {
-    /// Every line is held until `expires_at` (Unix ms).
+    /// Every line is held (until the reservation time runs out).
     Reserved,
     /// Nothing is held: this SKU had too little.
     Refused {
@@ -402,8 +409,23 @@ impl CatalogService {
     /// Holds every line of an order, or none. Keyed by the order: asking
     /// again answers as the first time and changes nothing.
     pub async fn reserve(&self, order_id: Uuid, lines: &[(String, i64)]) -> Result<Reservation> {
-        let now = now_millis();
         let mut tx = self.db.begin_write().await?;
+        let outcome = self.reserve_in(&mut tx, order_id, lines).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// [`Self::reserve`] inside the caller's transaction; a refusal undoes
+    /// the lines held so far (a savepoint) and leaves the rest of the
+    /// transaction (its inbox row, its event) to commit.
+    async fn reserve_in(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        order_id: Uuid,
+        lines: &[(String, i64)],
+    ) -> Result<Reservation> {
+        use sqlx::Connection as _;
+        let now = now_millis();
         if !inventory::reservation(&mut *tx, order_id).await?.is_empty() {
             return Ok(Reservation::Reserved);
         }
@@ -415,18 +437,128 @@ impl CatalogService {
         }
         let expires_at =
             now + i64::try_from(self.cfg.reservation_ttl_secs * 1000).unwrap_or(i64::MAX);
+        let mut savepoint = tx.begin().await?;
         for (sku, quantity) in merged {
-            if quantity <= 0 || !inventory::hold(&mut tx, sku, quantity, now).await? {
-                // Dropping the transaction rolls back the lines held so far.
+            if quantity <= 0 || !inventory::hold(&mut savepoint, sku, quantity, now).await? {
+                savepoint.rollback().await?;
                 return Ok(Reservation::Refused {
                     sku: sku.to_owned(),
                 });
             }
-            inventory::insert_reservation(&mut tx, order_id, sku, quantity, expires_at, now)
+            inventory::insert_reservation(&mut savepoint, order_id, sku, quantity, expires_at, now)
                 .await?;
         }
-        tx.commit().await?;
+        savepoint.commit().await?;
         Ok(Reservation::Reserved)
+    }
+
+    /// Handles `order.placed` once: reserves and announces
+    /// `inventory.reserved` or `inventory.reservation_failed`.
+    pub async fn on_order_placed(&self, event: &Envelope) -> anyhow::Result<()> {
+        let placed: OrderPlaced = event.payload()?;
+        let mut tx = self.db.begin_write().await?;
+        if !inbox::claim(&mut tx, ORDER_CONSUMER, event.id).await? {
+            tx.commit().await?;
+            return Ok(());
+        }
+        let lines: Vec<(String, i64)> = placed
+            .lines
+            .iter()
+            .map(|l| (l.sku.clone(), l.quantity))
+            .collect();
+        let outcome = self.reserve_in(&mut tx, placed.order_id, &lines).await?;
+        let envelope = match outcome {
+            Reservation::Reserved => {
+                let ttl = time::Duration::seconds(
+                    i64::try_from(self.cfg.reservation_ttl_secs).unwrap_or(1800),
+                );
+                let event = InventoryReserved {
+                    order_id: placed.order_id,
+                    expires_at: time::OffsetDateTime::now_utc() + ttl,
+                };
+                Envelope::new(crate::NAME, placed.order_id, &event)?
+            }
+            Reservation::Refused { sku } => {
+                metrics::counter!("catalog_stockouts_total").increment(1);
+                let event = InventoryReservationFailed {
+                    order_id: placed.order_id,
+                    sku,
+                    reason: "out_of_stock".into(),
+                };
+                Envelope::new(crate::NAME, placed.order_id, &event)?
+            }
+        };
+        self.outbox
+            .append(&mut tx, &envelope.with_trace(event.trace.clone()))
+            .await?;
+        self.outbox.commit(tx).await?;
+        Ok(())
+    }
+
+    /// Handles `order.cancelled` once: puts held units back.
+    pub async fn on_order_cancelled(&self, event: &Envelope) -> anyhow::Result<()> {
+        let cancelled: OrderCancelled = event.payload()?;
+        self.settle_once(event, cancelled.order_id, "released", Some("cancelled"))
+            .await
+    }
+
+    /// Handles `order.paid` once: the held units are sold.
+    pub async fn on_order_paid(&self, event: &Envelope) -> anyhow::Result<()> {
+        let paid: OrderPaid = event.payload()?;
+        self.settle_once(event, paid.order_id, "committed", None)
+            .await
+    }
+
+    async fn settle_once(
+        &self,
+        event: &Envelope,
+        order_id: Uuid,
+        to: &str,
+        released: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let mut tx = self.db.begin_write().await?;
+        if !inbox::claim(&mut tx, ORDER_CONSUMER, event.id).await? {
+            tx.commit().await?;
+            return Ok(());
+        }
+        let changed = inventory::settle(&mut tx, order_id, to, now_millis()).await?;
+        if let (Some(reason), true) = (released, changed > 0) {
+            let envelope = Envelope::new(
+                crate::NAME,
+                order_id,
+                &InventoryReleased {
+                    order_id,
+                    reason: reason.into(),
+                },
+            )?;
+            self.outbox
+                .append(&mut tx, &envelope.with_trace(event.trace.clone()))
+                .await?;
+        }
+        self.outbox.commit(tx).await?;
+        Ok(())
+    }
+
+    /// Releases reservations left unpaid past their time and announces
+    /// `inventory.released` (reason `expired`); returns how many orders.
+    pub async fn expire_reservations(&self) -> Result<usize> {
+        let now = now_millis();
+        let mut released = 0;
+        for order_id in inventory::expired_orders(self.db.pool(), now, 100).await? {
+            let mut tx = self.db.begin_write().await?;
+            if inventory::settle(&mut tx, order_id, "released", now).await? > 0 {
+                let event = InventoryReleased {
+                    order_id,
+                    reason: "expired".into(),
+                };
+                let envelope = Envelope::new(crate::NAME, order_id, &event)
+                    .context("encoding inventory.released")?;
+                self.outbox.append(&mut tx, &envelope).await?;
+                released += 1;
+            }
+            self.outbox.commit(tx).await?;
+        }
+        Ok(released)
     }
 
     /// Puts an order's held units back (cancelled or expired). Idempotent.
@@ -514,6 +646,24 @@ fn product_conflict(e: sqlx::Error) -> CatalogError {
         CatalogError::SkuTaken
     } else {
         e.into()
+    }
+}
+
+/// Releases expired reservations every 15 seconds until `shutdown`.
+pub async fn run_expiry(
+    service: Arc<CatalogService>,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        match service.expire_reservations().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(orders = n, "released expired reservations"),
+            Err(e) => tracing::warn!(error.message = %e, "releasing expired reservations failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_secs(15)) => {},
+            () = shutdown.cancelled() => return,
+        }
     }
 }
 

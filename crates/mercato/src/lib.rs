@@ -26,6 +26,7 @@ pub struct App {
     bus: Arc<dyn EventBus>,
     outboxes: Vec<Arc<Outbox>>,
     background: Vec<BackgroundTask>,
+    stop: CancellationToken,
     eventbus: EventBusConfig,
 }
 
@@ -45,6 +46,8 @@ impl App {
         let mut router = axum::Router::new();
         let mut outboxes = Vec::new();
         let mut background: Vec<BackgroundTask> = Vec::new();
+        // Stops consumers, relays and janitors once the HTTP drain is over.
+        let stop = CancellationToken::new();
         let mut openapi: Option<utoipa::openapi::OpenApi> = None;
         let mut checks = vec![bus_check(&bus)];
         let mut databases = Vec::new();
@@ -98,6 +101,17 @@ impl App {
             }
             outboxes.push(service.outbox());
             catalog_service = Some(service.clone());
+            bus.subscribe(
+                catalog::events::subscription(),
+                Arc::new(catalog::events::OrderEvents(service.clone())),
+                stop.clone(),
+            )
+            .await
+            .context("subscribing catalog to order events")?;
+            let expiry = service.clone();
+            background.push(Box::new(move |stop| {
+                Box::pin(catalog::service::run_expiry(expiry, stop))
+            }));
             let verifier = verifier(cfg, local_keys.as_ref(), "catalog")?;
             let (routes, api) =
                 catalog::http::router(catalog::http::CatalogState { service, verifier });
@@ -151,6 +165,7 @@ impl App {
             bus,
             outboxes,
             background,
+            stop,
             eventbus: cfg.eventbus.clone(),
         })
     }
@@ -175,7 +190,7 @@ impl App {
     ) -> anyhow::Result<()> {
         // Relays and consumers outlive the HTTP drain, so that requests
         // finishing during it still get their events out.
-        let background = CancellationToken::new();
+        let background = self.stop.clone();
         let relays: Vec<_> = self
             .outboxes
             .iter()

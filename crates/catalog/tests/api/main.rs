@@ -7,6 +7,7 @@
 mod categories;
 mod inventory;
 mod listing;
+mod order_events;
 mod products;
 mod reservations;
 

@@ -9,11 +9,19 @@
 //! | `user.email_verification_requested` | users | user id | [`users::EmailVerificationRequested`] |
 //! | `user.password_reset_requested` | users | user id | [`users::PasswordResetRequested`] |
 //! | `product.updated` | catalog | product id | [`catalog::ProductUpdated`] |
+//! | `inventory.reserved` | catalog | order id | [`inventory::InventoryReserved`] |
+//! | `inventory.reservation_failed` | catalog | order id | [`inventory::InventoryReservationFailed`] |
+//! | `inventory.released` | catalog | order id | [`inventory::InventoryReleased`] |
+//! | `order.placed` | orders | order id | [`orders::OrderPlaced`] |
+//! | `order.cancelled` | orders | order id | [`orders::OrderCancelled`] |
+//! | `order.paid` | orders | order id | [`orders::OrderPaid`] |
 //!
 //! Rules: a type's payload only gains optional fields; anything else is a
 //! new type (`user.registered.v2`). Consumers ignore fields they do not know.
 
 pub mod catalog;
+pub mod inventory;
+pub mod orders;
 pub mod users;
 
 /// An event payload with its wire type name.
