@@ -16,6 +16,7 @@ on_both_backends!(
     a_guest_cart_is_claimed_into_the_customers_cart,
     a_cart_holds_at_most_one_hundred_lines,
     a_cart_in_another_process_reads_the_catalog_over_http,
+    idle_carts_expire_after_the_configured_days,
 );
 
 /// Creates a published product; returns its variant ids in order.
@@ -356,4 +357,31 @@ async fn a_cart_in_another_process_reads_the_catalog_over_http(backend: Backend)
     let reply = add(&dead, &cart, None, &variants[0], 1).await;
     assert_eq!(reply.problem(503)["code"], "CRT-0003");
     assert!(reply.header("retry-after").is_some());
+}
+
+async fn idle_carts_expire_after_the_configured_days(backend: Backend) {
+    use std::{sync::Arc, time::Duration};
+    let app = spawn(backend).await;
+    let variants = product(&app, "idle", &[(100, 10)]).await;
+    let stale = guest_cart(&app).await;
+    add(&app, &stale, None, &variants[0], 1).await.expect(200);
+    let fresh = guest_cart(&app).await;
+    let db = app.database("cart").await;
+    let days_ago = platform::time::now_millis() - 31 * 86_400_000;
+    sqlx::query("update cart set updated_at = $1 where cart_id = $2")
+        .bind(days_ago)
+        .bind(&stale)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let catalog =
+        Arc::new(cart::catalog_http::HttpCatalog::new(&app.base, Duration::from_secs(2)).unwrap());
+    let service = cart::CartService::new(db, app.config.cart.clone(), catalog);
+    assert_eq!(service.expire_idle().await.unwrap(), 1);
+    app.get(&format!("/api/v1/carts/{stale}"), None)
+        .await
+        .problem(404);
+    app.get(&format!("/api/v1/carts/{fresh}"), None)
+        .await
+        .expect(200);
 }
