@@ -78,21 +78,14 @@ pub async fn insert(
     variant_ids: &[Uuid],
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    write_row(
+        tx,
         "insert into product (product_id, slug, name, description, status, images, attributes, currency, \
          min_price, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        id,
+        input,
+        now,
     )
-    .bind(id.to_string())
-    .bind(&input.slug)
-    .bind(&input.name)
-    .bind(&input.description)
-    .bind(input.status.as_str())
-    .bind(json(&input.images))
-    .bind(json(&input.attributes))
-    .bind(currency(input))
-    .bind(min_price(&input.variants))
-    .bind(now)
-    .execute(&mut *tx)
     .await?;
     write_children(tx, backend, id, input, variant_ids, now).await
 }
@@ -107,21 +100,14 @@ pub async fn update(
     variant_ids: &[Uuid],
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    write_row(
+        tx,
         "update product set slug = $2, name = $3, description = $4, status = $5, images = $6, attributes = $7, \
          currency = $8, min_price = $9, updated_at = $10 where product_id = $1",
+        id,
+        input,
+        now,
     )
-    .bind(id.to_string())
-    .bind(&input.slug)
-    .bind(&input.name)
-    .bind(&input.description)
-    .bind(input.status.as_str())
-    .bind(json(&input.images))
-    .bind(json(&input.attributes))
-    .bind(currency(input))
-    .bind(min_price(&input.variants))
-    .bind(now)
-    .execute(&mut *tx)
     .await?;
     sqlx::query("delete from product_category where product_id = $1")
         .bind(id.to_string())
@@ -132,6 +118,31 @@ pub async fn update(
         .execute(&mut *tx)
         .await?;
     write_children(tx, backend, id, input, variant_ids, now).await
+}
+
+/// Runs the insert or the update of a product row: both bind the same ten
+/// values in the same order.
+async fn write_row(
+    tx: &mut sqlx::AnyConnection,
+    sql: &'static str,
+    id: Uuid,
+    input: &ProductInput,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(sql)
+        .bind(id.to_string())
+        .bind(&input.slug)
+        .bind(&input.name)
+        .bind(&input.description)
+        .bind(input.status.as_str())
+        .bind(json(&input.images))
+        .bind(json(&input.attributes))
+        .bind(currency(input))
+        .bind(min_price(&input.variants))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
 }
 
 async fn write_children(
