@@ -181,7 +181,12 @@ pub async fn seed(service: &CatalogService, products: usize) -> Result<usize> {
             .collect();
         let input = ProductInput {
             description: format!(
-                "The {name} is a {} {} in {}, built for everyday use. {}",
+                "The {name} is {} {} {} in {}, built for everyday use. {}",
+                if adjective.starts_with(['A', 'E', 'I', 'O', 'U']) {
+                    "an"
+                } else {
+                    "a"
+                },
                 adjective.to_lowercase(),
                 noun.to_lowercase(),
                 material.to_lowercase(),
