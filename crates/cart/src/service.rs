@@ -141,17 +141,23 @@ impl CartService {
         check_quantity(quantity).map_err(|e| CartError::field("quantity", e))?;
         let cart = self.accessible(cart_id, caller).await?;
         let info = self.variant(variant_id).await?;
-        if info.currency != cart.currency {
-            return Err(CartError::field(
-                "variant_id",
-                format!(
-                    "is priced in {}; this cart is in {}",
-                    info.currency, cart.currency
-                ),
-            ));
-        }
+        let mut cart = cart;
         let mut tx = self.db.begin_write().await?;
         let items = store::items(&mut *tx, cart.id).await?;
+        if info.currency != cart.currency {
+            // An empty cart takes the currency of what goes in first.
+            if !items.is_empty() {
+                return Err(CartError::field(
+                    "variant_id",
+                    format!(
+                        "is priced in {}; this cart is in {}",
+                        info.currency, cart.currency
+                    ),
+                ));
+            }
+            store::set_currency(&mut *tx, cart.id, &info.currency).await?;
+            cart.currency = info.currency.clone();
+        }
         let existing = items.iter().find(|i| i.variant_id == variant_id);
         let total = existing.map_or(0, |i| i.quantity) + quantity;
         if total > QUANTITY_MAX {

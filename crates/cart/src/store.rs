@@ -94,6 +94,20 @@ pub async fn insert<'c>(ex: impl Exec<'c>, c: &Cart) -> Result<(), sqlx::Error> 
     Ok(())
 }
 
+/// Changes an (empty) cart's currency.
+pub async fn set_currency<'c>(
+    ex: impl Exec<'c>,
+    cart_id: Uuid,
+    currency: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update cart set currency = $2 where cart_id = $1")
+        .bind(cart_id.to_string())
+        .bind(currency)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
 /// Marks the cart as used now (idle carts expire).
 pub async fn touch<'c>(ex: impl Exec<'c>, cart_id: Uuid, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query("update cart set updated_at = $2 where cart_id = $1")

@@ -206,8 +206,8 @@ pub async fn seed(service: &CatalogService, products: usize) -> Result<usize> {
             status: Status::Published,
             category_ids: vec![category],
             attributes: BTreeMap::from([
-                ("material".to_owned(), material.to_lowercase()),
-                ("brand".to_owned(), "Mercato Demo".to_owned()),
+                ("material".to_owned(), material.to_lowercase().into()),
+                ("brand".to_owned(), "Mercato Demo".into()),
             ]),
             variants,
         };

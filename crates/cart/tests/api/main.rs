@@ -167,7 +167,7 @@ async fn lines_are_priced_by_the_catalog_and_totals_add_up(backend: Backend) {
         )
         .await;
     sneaky.problem(422);
-    // A cart in another currency cannot take a USD variant.
+    // An empty cart takes the currency of its first line; then it is fixed.
     let euro = app
         .post("/api/v1/carts", None, &json!({"currency": "EUR"}))
         .await
@@ -175,7 +175,15 @@ async fn lines_are_priced_by_the_catalog_and_totals_add_up(backend: Backend) {
         .as_str()
         .unwrap()
         .to_owned();
-    let mismatch = add(&app, &euro, None, &variants[0], 1).await;
+    let adopted = add(&app, &euro, None, &variants[0], 1).await;
+    assert_eq!(adopted.body["currency"], "USD");
+    let admin = app.admin_token().await;
+    let eur = app
+        .post("/api/v1/products", Some(&admin), &json!({"slug": "croissant", "name": "Croissant",
+            "variants": [{"sku": "CRO-1", "title": "One", "price": {"amount": 180, "currency": "EUR"}, "stock": 5}]}))
+        .await;
+    let eur_variant = eur.body["variants"][0]["id"].as_str().unwrap().to_owned();
+    let mismatch = add(&app, &euro, None, &eur_variant, 1).await;
     assert_eq!(mismatch.problem(422)["errors"][0]["field"], "variant_id");
 }
 

@@ -53,8 +53,8 @@ pub struct ProductInput {
     pub category_ids: Vec<uuid::Uuid>,
     /// Image URLs.
     pub images: Vec<String>,
-    /// Free attributes (material, brand...).
-    pub attributes: BTreeMap<String, String>,
+    /// Free attributes (material, brand, weight...): any JSON values.
+    pub attributes: BTreeMap<String, serde_json::Value>,
     /// At least one.
     pub variants: Vec<VariantInput>,
 }
@@ -117,7 +117,20 @@ pub fn validate(input: &ProductInput) -> Result<(), Vec<FieldError>> {
             );
         }
     }
-    check_map(&mut err, "attributes", &input.attributes);
+    if input.attributes.len() > ENTRIES_MAX {
+        err(
+            "attributes".into(),
+            format!("at most {ENTRIES_MAX} entries"),
+        );
+    }
+    for (key, value) in &input.attributes {
+        if key.is_empty() || key.chars().count() > 100 || value.to_string().len() > 2000 {
+            err(
+                format!("attributes.{key}"),
+                "keys are 1 to 100 characters, values at most 2000 as JSON".into(),
+            );
+        }
+    }
     if input.variants.is_empty() {
         err(
             "variants".into(),
@@ -221,7 +234,7 @@ mod tests {
             status: Status::Published,
             category_ids: vec![],
             images: vec!["https://img.example.com/1.jpg".into()],
-            attributes: BTreeMap::from([("material".into(), "linen".into())]),
+            attributes: BTreeMap::from([("material".into(), serde_json::json!("linen"))]),
             variants: vec![VariantInput {
                 sku: "LS-M".into(),
                 title: "M".into(),

@@ -111,7 +111,7 @@ pub struct ProductIn {
     /// Description.
     #[serde(default)]
     pub description: String,
-    /// draft (default), published or archived.
+    /// published (default), draft or archived.
     #[serde(default)]
     pub status: Option<String>,
     /// Categories.
@@ -120,9 +120,10 @@ pub struct ProductIn {
     /// Image URLs.
     #[serde(default)]
     pub images: Vec<String>,
-    /// Free attributes.
+    /// Free attributes: any JSON values.
     #[serde(default)]
-    pub attributes: BTreeMap<String, String>,
+    #[schema(value_type = Object)]
+    pub attributes: BTreeMap<String, serde_json::Value>,
     /// At least one.
     pub variants: Vec<VariantIn>,
 }
@@ -152,7 +153,8 @@ pub struct ProductPatch {
     pub images: Option<Vec<String>>,
     /// New attributes.
     #[serde(default)]
-    pub attributes: Option<BTreeMap<String, String>>,
+    #[schema(value_type = Option<Object>)]
+    pub attributes: Option<BTreeMap<String, serde_json::Value>>,
     /// New variants.
     #[serde(default)]
     pub variants: Option<Vec<VariantIn>>,
@@ -193,7 +195,8 @@ pub struct ProductOut {
     /// Image URLs.
     pub images: Vec<String>,
     /// Free attributes.
-    pub attributes: BTreeMap<String, String>,
+    #[schema(value_type = Object)]
+    pub attributes: BTreeMap<String, serde_json::Value>,
     /// Variants.
     pub variants: Vec<VariantOut>,
     /// The lowest variant price.
@@ -259,7 +262,7 @@ pub struct ProductQuery {
     pub max_price: Option<String>,
     /// `true`: only products with a variant in stock.
     pub in_stock: Option<String>,
-    /// relevance (with q), price, -price, name, -created_at (default).
+    /// relevance (only with q), price, -price, name, -created_at (the default).
     pub sort: Option<String>,
     /// 1..=100, default 20.
     pub limit: Option<String>,

@@ -100,7 +100,8 @@ pub(super) async fn create(
     _admin: AdminUser,
     ValidJson(body): ValidJson<ProductIn>,
 ) -> Result<(StatusCode, Json<ProductOut>)> {
-    let status = parse_status(body.status.as_deref())?.unwrap_or(Status::Draft);
+    // Created to be sold unless the admin says otherwise.
+    let status = parse_status(body.status.as_deref())?.unwrap_or(Status::Published);
     let input = ProductInput {
         name: body.name,
         slug: body.slug,
@@ -239,7 +240,6 @@ fn parse_filter(query: &ProductQuery) -> Result<(Filter, Sort)> {
     }
     let has_q = query.q.as_deref().is_some_and(|q| !q.trim().is_empty());
     let sort = match query.sort.as_deref() {
-        None if has_q => Sort::Relevance,
         None | Some("-created_at") => Sort::Newest,
         Some("price") => Sort::PriceAsc,
         Some("-price") => Sort::PriceDesc,

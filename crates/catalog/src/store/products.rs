@@ -47,7 +47,7 @@ pub struct Product {
     /// Image URLs.
     pub images: Vec<String>,
     /// Attributes.
-    pub attributes: BTreeMap<String, String>,
+    pub attributes: BTreeMap<String, serde_json::Value>,
     /// Currency of every price.
     pub currency: String,
     /// Lowest variant price.

@@ -38,12 +38,20 @@ async fn search_finds_words_in_names_and_descriptions_by_relevance(backend: Back
     )
     .await;
 
-    let found = app.get("/api/v1/products?q=wool", None).await;
+    let found = app
+        .get("/api/v1/products?q=wool&sort=relevance", None)
+        .await;
     found.expect(200);
     assert_eq!(
         slugs(&found.body),
         ["wool-scarf", "cotton-hat"],
         "best match first"
+    );
+    let newest = app.get("/api/v1/products?q=wool", None).await;
+    assert_eq!(
+        slugs(&newest.body),
+        ["cotton-hat", "wool-scarf"],
+        "the default sort is -created_at"
     );
     assert_eq!(
         slugs(&app.get("/api/v1/products?q=WOOL%20scarf", None).await.body),

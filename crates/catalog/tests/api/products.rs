@@ -11,7 +11,23 @@ on_both_backends!(
     detail_has_a_strong_etag_and_answers_304,
     a_price_change_publishes_product_updated,
     variants_keep_their_ids_and_stock_across_edits,
+    a_product_without_a_status_is_published_and_attributes_take_any_json,
 );
+
+async fn a_product_without_a_status_is_published_and_attributes_take_any_json(backend: Backend) {
+    let app = spawn(backend).await;
+    let admin = app.admin_token().await;
+    let body = json!({"slug": "plain", "name": "Plain",
+        "attributes": {"weight_kg": 1.25, "organic": true, "tags": ["a", "b"]},
+        "variants": [{"sku": "PLAIN-1", "title": "One", "price": {"amount": 100, "currency": "USD"}}]});
+    let created = create(&app, &admin, &body).await;
+    assert_eq!(created["status"], "published");
+    assert_eq!(created["attributes"]["weight_kg"], 1.25);
+    let public = app.get("/api/v1/products/plain", None).await;
+    public.expect(200);
+    assert_eq!(public.body["attributes"]["tags"], json!(["a", "b"]));
+    assert_eq!(public.body["variants"][0]["available"], 0);
+}
 
 async fn a_product_is_created_with_variants_and_read_by_id_or_slug(backend: Backend) {
     let app = spawn(backend).await;
