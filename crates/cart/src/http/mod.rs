@@ -3,6 +3,7 @@
 mod carts;
 pub mod dto;
 
+use platform::http::openapi::BearerAuth;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
@@ -28,7 +29,7 @@ impl FromRef<CartState> for Verifier {
 }
 
 #[derive(OpenApi)]
-#[openapi(tags((name = "cart", description = "Guest and customer carts")))]
+#[openapi(modifiers(&BearerAuth), tags((name = "cart", description = "Guest and customer carts")))]
 struct CartApi;
 
 /// The cart routes and their OpenAPI document.

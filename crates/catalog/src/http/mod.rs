@@ -5,6 +5,7 @@ pub mod dto;
 mod inventory;
 mod products;
 
+use platform::http::openapi::BearerAuth;
 use std::sync::Arc;
 
 use axum::{
@@ -34,7 +35,7 @@ impl FromRef<CatalogState> for Verifier {
 }
 
 #[derive(OpenApi)]
-#[openapi(tags((name = "catalog", description = "Categories, products, inventory")))]
+#[openapi(modifiers(&BearerAuth), tags((name = "catalog", description = "Categories, products, inventory")))]
 struct CatalogApi;
 
 /// The catalog routes and their OpenAPI document.

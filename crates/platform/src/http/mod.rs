@@ -2,6 +2,7 @@
 
 pub mod extract;
 pub mod layers;
+pub mod openapi;
 pub mod pagination;
 pub mod problem;
 pub mod server;

@@ -6,14 +6,12 @@ mod auth;
 pub mod dto;
 mod me;
 
+use platform::http::openapi::BearerAuth;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
 use platform::auth::Verifier;
-use utoipa::{
-    Modify, OpenApi,
-    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
-};
+use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::service::UsersService;
@@ -42,23 +40,6 @@ impl FromRef<UsersState> for Verifier {
          (name = "users", description = "Profiles, address books, administration"))
 )]
 struct UsersApi;
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
 
 /// The users routes and their OpenAPI document.
 pub fn router(state: UsersState) -> (axum::Router, utoipa::openapi::OpenApi) {
