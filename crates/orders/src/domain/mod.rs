@@ -1,0 +1,3 @@
+//! Order rules, without I/O.
+
+pub mod order;
