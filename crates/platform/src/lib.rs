@@ -12,6 +12,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod idempotency;
 pub mod metrics;
 pub mod money;
 pub mod shutdown;

@@ -1,0 +1,152 @@
+//! Idempotency keys against real SQLite and PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use platform::{
+    db::Db,
+    idempotency::{self, Claim, StoredResponse, TTL_MS},
+    time::now_millis,
+};
+use testkit::{Backend, on_both_backends};
+
+on_both_backends!(
+    a_key_starts_once_then_replays_its_answer,
+    a_key_reused_for_another_request_is_a_mismatch,
+    a_released_or_expired_key_starts_again,
+    of_twenty_concurrent_claims_exactly_one_starts,
+);
+
+async fn db(backend: Backend) -> (Db, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = testkit::test_config(backend, dir.path()).database;
+    let db = Db::connect("idem", None, &cfg).await.unwrap();
+    db.migrate(&platform::db::migrator(&[idempotency::MIGRATION]))
+        .await
+        .unwrap();
+    (db, dir)
+}
+
+async fn a_key_starts_once_then_replays_its_answer(backend: Backend) {
+    let (db, _dir) = db(backend).await;
+    let print = idempotency::fingerprint("POST", "/api/v1/orders", b"{\"cart_id\":1}");
+    let now = now_millis();
+    assert_eq!(
+        idempotency::claim(&db, "user-1", "k1", &print, now)
+            .await
+            .unwrap(),
+        Claim::Started
+    );
+    assert_eq!(
+        idempotency::claim(&db, "user-1", "k1", &print, now)
+            .await
+            .unwrap(),
+        Claim::InFlight
+    );
+    let answer = StoredResponse {
+        status: 201,
+        body: "{\"id\":\"o-1\"}".into(),
+    };
+    let mut tx = db.begin_write().await.unwrap();
+    idempotency::complete(&mut tx, "user-1", "k1", &answer)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        idempotency::claim(&db, "user-1", "k1", &print, now)
+            .await
+            .unwrap(),
+        Claim::Replay(answer)
+    );
+    // Keys are per caller.
+    assert_eq!(
+        idempotency::claim(&db, "user-2", "k1", &print, now)
+            .await
+            .unwrap(),
+        Claim::Started
+    );
+}
+
+async fn a_key_reused_for_another_request_is_a_mismatch(backend: Backend) {
+    let (db, _dir) = db(backend).await;
+    let now = now_millis();
+    let first = idempotency::fingerprint("POST", "/api/v1/orders", b"{\"a\":1}");
+    let second = idempotency::fingerprint("POST", "/api/v1/orders", b"{\"a\":2}");
+    idempotency::claim(&db, "u", "k", &first, now)
+        .await
+        .unwrap();
+    let claim = idempotency::claim(&db, "u", "k", &second, now)
+        .await
+        .unwrap();
+    assert_eq!(claim, Claim::Mismatch);
+    assert_eq!(idempotency::problem(&claim).unwrap().status, 422);
+    assert_eq!(idempotency::problem(&Claim::InFlight).unwrap().status, 409);
+}
+
+async fn a_released_or_expired_key_starts_again(backend: Backend) {
+    let (db, _dir) = db(backend).await;
+    let print = idempotency::fingerprint("POST", "/x", b"");
+    let now = now_millis();
+    idempotency::claim(&db, "u", "k", &print, now)
+        .await
+        .unwrap();
+    idempotency::release(&db, "u", "k").await.unwrap();
+    assert_eq!(
+        idempotency::claim(&db, "u", "k", &print, now)
+            .await
+            .unwrap(),
+        Claim::Started
+    );
+    // A day later the key is forgotten, even once done.
+    let mut tx = db.begin_write().await.unwrap();
+    idempotency::complete(
+        &mut tx,
+        "u",
+        "k",
+        &StoredResponse {
+            status: 201,
+            body: "{}".into(),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let later = now + TTL_MS + 1;
+    assert_eq!(
+        idempotency::claim(&db, "u", "k", &print, later)
+            .await
+            .unwrap(),
+        Claim::Started
+    );
+    assert_eq!(
+        idempotency::prune(&db, later + TTL_MS + 1).await.unwrap(),
+        1
+    );
+}
+
+async fn of_twenty_concurrent_claims_exactly_one_starts(backend: Backend) {
+    let (db, _dir) = db(backend).await;
+    let db = Arc::new(db);
+    let print = idempotency::fingerprint("POST", "/api/v1/orders", b"{}");
+    let now = now_millis();
+    let claims: Vec<_> = (0..20)
+        .map(|_| {
+            let (db, print) = (db.clone(), print.clone());
+            tokio::spawn(async move {
+                idempotency::claim(&db, "u", "same", &print, now)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut started = 0;
+    for claim in claims {
+        match claim.await.unwrap() {
+            Claim::Started => started += 1,
+            Claim::InFlight => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(started, 1);
+}
