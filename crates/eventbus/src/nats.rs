@@ -35,6 +35,9 @@ use crate::{
     bus::{self, BusError, EventBus, Handler, Subscription},
 };
 
+/// How long a starting service waits for NATS before it gives up.
+const STARTUP_PATIENCE: Duration = Duration::from_secs(30);
+
 /// Sequential lanes per subscription.
 const LANES: usize = 8;
 /// How long the server waits for an ack before redelivering (a crashed
@@ -51,20 +54,36 @@ pub struct NatsBus {
 impl NatsBus {
     /// Connects and creates the streams if missing (idempotent).
     pub async fn connect(url: &str, cfg: &EventBusConfig) -> anyhow::Result<Self> {
-        let client = async_nats::ConnectOptions::new()
-            .name("mercato")
-            .connection_timeout(Duration::from_secs(5))
-            .connect(url)
-            .await
-            .map_err(|e| anyhow::anyhow!("connecting to NATS at {url}: {e}"))?;
-        let jetstream = jetstream::new(client.clone());
-        let bus = Self {
-            client,
-            jetstream,
-            cfg: cfg.clone(),
-        };
-        bus.ensure_streams().await?;
-        Ok(bus)
+        // Containers start in any order: wait for NATS a while before giving up.
+        let started = std::time::Instant::now();
+        let mut wait = Duration::from_millis(200);
+        loop {
+            let attempt = async {
+                let client = async_nats::ConnectOptions::new()
+                    .name("mercato")
+                    .connection_timeout(Duration::from_secs(5))
+                    .connect(url)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("connecting to NATS at {url}: {e}"))?;
+                let jetstream = jetstream::new(client.clone());
+                let bus = Self {
+                    client,
+                    jetstream,
+                    cfg: cfg.clone(),
+                };
+                bus.ensure_streams().await?;
+                anyhow::Ok(bus)
+            };
+            match attempt.await {
+                Ok(bus) => return Ok(bus),
+                Err(e) if started.elapsed() < STARTUP_PATIENCE => {
+                    tracing::warn!(error.message = %e, retry_in_ms = wait.as_millis() as u64, "NATS not ready yet");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     async fn ensure_streams(&self) -> anyhow::Result<()> {

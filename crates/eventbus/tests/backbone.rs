@@ -282,3 +282,21 @@ async fn ten_thousand_events_from_eight_writers_arrive_once_and_in_order_per_agg
     let applied = recorder.wait_for(10_000, Duration::from_secs(120)).await;
     assert_once_and_in_order(&applied, 10_000);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_starting_service_waits_for_nats() {
+    let mut nats = NatsServer::start();
+    nats.stop();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = testkit::test_config(Backend::Sqlite, dir.path()).eventbus;
+    cfg.nats_url = Some(nats.url());
+    let connecting = tokio::spawn(async move { eventbus::bus::connect(&cfg).await });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        !connecting.is_finished(),
+        "it keeps trying while NATS is away"
+    );
+    nats.resume();
+    let bus = connecting.await.unwrap().unwrap();
+    assert!(bus.is_ready().await);
+}

@@ -202,7 +202,8 @@ pub async fn spawn_targets(
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let shutdown = CancellationToken::new();
-    tokio::spawn(app.serve(listener, shutdown.clone(), Duration::from_secs(1)));
+    // A generous drain: a slow test machine must not cut an in-flight request.
+    tokio::spawn(app.serve(listener, shutdown.clone(), Duration::from_secs(10)));
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()

@@ -214,13 +214,13 @@ async fn in_flight_requests_finish_during_shutdown(backend: Backend) {
     // A deliberately slow hash keeps a login in flight while shutdown starts.
     let app = testkit::spawn_with(backend, |cfg| {
         cfg.users.argon2_memory_kib = 64 * 1024;
-        cfg.users.argon2_iterations = 4;
+        cfg.users.argon2_iterations = 8;
     })
     .await;
     let customer = app.register("drain").await;
     let login = app.login(&customer.email, testkit::GOOD_PASSWORD);
     let shutdown = async {
-        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
         app.begin_shutdown();
     };
     let (reply, ()) = tokio::join!(login, shutdown);
