@@ -2,13 +2,15 @@
 //!
 //! Owns carts (guest carts keyed by their random id, customer carts bound to
 //! the token's subject) and their lines with a price snapshot taken from the
-//! catalog, never from the client. Consumes nothing yet; publishes nothing.
+//! catalog, never from the client. Consumes `product.updated` to refresh
+//! those snapshots; publishes nothing.
 //! Error codes `CRT-*` (see [`error`]).
 
 pub mod catalog_http;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod service;
 pub mod store;
@@ -23,9 +25,12 @@ pub const NAME: &str = "cart";
 
 /// This service's migrations (the same on both engines).
 pub fn migrator(_backend: platform::db::Backend) -> Migrator {
-    platform::db::migrator(&[(
-        20_261_126_400_000,
-        "create cart",
-        include_str!("../migrations/20261126400000_create_cart.sql"),
-    )])
+    platform::db::migrator(&[
+        (
+            20_261_126_400_000,
+            "create cart",
+            include_str!("../migrations/20261126400000_create_cart.sql"),
+        ),
+        eventbus::inbox::MIGRATION,
+    ])
 }

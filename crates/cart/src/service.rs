@@ -298,6 +298,29 @@ impl CartService {
         self.view(target.cart).await
     }
 
+    /// Handles `product.updated` once: lines of its variants take the new price.
+    pub async fn on_product_updated(&self, event: &eventbus::Envelope) -> anyhow::Result<()> {
+        let updated: contracts::events::catalog::ProductUpdated = event.payload()?;
+        let mut tx = self.db.begin_write().await?;
+        if eventbus::inbox::claim(&mut tx, "cart-prices", event.id).await? {
+            let mut lines = 0;
+            for variant in &updated.variants {
+                lines += store::reprice(
+                    &mut tx,
+                    variant.variant_id,
+                    &updated.currency,
+                    variant.price,
+                )
+                .await?;
+            }
+            if lines > 0 {
+                tracing::info!(product = %updated.product_id, lines, "cart prices refreshed");
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Deletes carts idle for longer than configured; returns how many.
     pub async fn expire_idle(&self) -> Result<u64> {
         let before =

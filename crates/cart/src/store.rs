@@ -217,6 +217,27 @@ pub async fn delete_item<'c>(
     Ok(done.rows_affected() == 1)
 }
 
+/// Sets the unit price of every line of a variant; returns how many lines.
+pub async fn reprice(
+    tx: &mut sqlx::AnyConnection,
+    variant_id: uuid::Uuid,
+    currency: &str,
+    price: i64,
+) -> Result<u64, sqlx::Error> {
+    // Only lines in a cart of the same currency: a price in another
+    // currency cannot be compared, and such a line fails at checkout anyway.
+    let done = sqlx::query(
+        "update cart_item set unit_price = $2 where variant_id = $1 and unit_price <> $2 \
+         and cart_id in (select cart_id from cart where currency = $3)",
+    )
+    .bind(variant_id.to_string())
+    .bind(price)
+    .bind(currency)
+    .execute(tx)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Deletes carts untouched since `before`; returns how many.
 pub async fn delete_idle(tx: &mut sqlx::AnyConnection, before: i64) -> Result<u64, sqlx::Error> {
     sqlx::query(

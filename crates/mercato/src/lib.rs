@@ -146,6 +146,13 @@ impl App {
                 cfg.cart.clone(),
                 catalog,
             ));
+            bus.subscribe(
+                cart::events::subscription(),
+                Arc::new(cart::events::PriceUpdates(service.clone())),
+                stop.clone(),
+            )
+            .await
+            .context("subscribing cart to product.updated")?;
             let janitor = service.clone();
             background.push(Box::new(move |stop| {
                 Box::pin(cart::service::run_janitor(janitor, stop))

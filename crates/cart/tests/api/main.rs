@@ -17,7 +17,37 @@ on_both_backends!(
     a_cart_holds_at_most_one_hundred_lines,
     a_cart_in_another_process_reads_the_catalog_over_http,
     idle_carts_expire_after_the_configured_days,
+    a_price_change_in_the_catalog_reprices_cart_lines,
 );
+
+async fn a_price_change_in_the_catalog_reprices_cart_lines(backend: Backend) {
+    let app = spawn(backend).await;
+    let variants = product(&app, "pricey", &[(1000, 10)]).await;
+    let cart = guest_cart(&app).await;
+    add(&app, &cart, None, &variants[0], 2).await.expect(200);
+    let admin = app.admin_token().await;
+    let product_id = app.get("/api/v1/products/pricey", None).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cheaper = json!({"variants": [{"sku": "PRICEY-0", "title": "V0", "price": {"amount": 800, "currency": "USD"}}]});
+    app.patch(
+        &format!("/api/v1/products/{product_id}"),
+        Some(&admin),
+        &cheaper,
+    )
+    .await
+    .expect(200);
+    for _ in 0..100 {
+        let body = app.get(&format!("/api/v1/carts/{cart}"), None).await.body;
+        if body["items"][0]["unit_price"]["amount"] == 800 {
+            assert_eq!(body["subtotal"]["amount"], 1600);
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the cart kept the old price");
+}
 
 /// Creates a published product; returns its variant ids in order.
 async fn product(app: &TestApp, slug: &str, variants: &[(i64, i64)]) -> Vec<String> {
