@@ -64,6 +64,10 @@ impl App {
             let service =
                 Arc::new(users::UsersService::new(db.clone(), cfg.users.clone(), &cfg.auth).await?);
             service.bootstrap_admin().await?;
+            let janitor = service.clone();
+            background.push(Box::new(move |stop| {
+                Box::pin(users::service::run_janitor(janitor, stop))
+            }));
             outboxes.push(service.outbox());
             // In-process keys: no JWKS round trip when users runs here.
             let keys: Arc<dyn KeySource> = service.keys();

@@ -683,6 +683,20 @@ impl UsersService {
         Ok(account)
     }
 
+    /// Forgets failed logins that left the throttling window, and expired
+    /// or used one-time tokens, so that a spray of made-up emails cannot
+    /// grow the tables for ever. Returns the rows removed.
+    pub async fn prune(&self) -> Result<u64> {
+        let now = now_millis();
+        let failures = store::login_failures::prune(
+            self.db.pool(),
+            now - secs_to_ms(self.cfg.login_window_secs),
+        )
+        .await?;
+        let tokens = store::tokens::prune(self.db.pool(), now).await?;
+        Ok(failures + tokens)
+    }
+
     /// Creates an admin account (CLI and bootstrap). Fails if the email is taken.
     pub async fn create_admin(&self, email: &str, password: &str) -> Result<Account> {
         let email = Email::parse(email).map_err(|e| UsersError::field("email", e))?;
@@ -740,6 +754,24 @@ async fn insert_account<'c>(ex: impl store::Exec<'c>, account: &Account) -> Resu
             e.into()
         }
     })
+}
+
+/// Prunes the users tables every ten minutes until `shutdown`.
+pub async fn run_janitor(
+    service: Arc<UsersService>,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        match service.prune().await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(rows = n, "pruned stale login failures and tokens"),
+            Err(e) => tracing::warn!(error.message = %e, "pruning the users tables failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(600)) => {},
+            () = shutdown.cancelled() => return,
+        }
+    }
 }
 
 fn secs_to_ms(secs: u64) -> i64 {

@@ -48,3 +48,12 @@ pub async fn clear<'c>(ex: impl Exec<'c>, scope: &str) -> Result<(), sqlx::Error
         .await?;
     Ok(())
 }
+
+/// Forgets every failure older than `before` (all scopes); returns how many.
+pub async fn prune<'c>(ex: impl Exec<'c>, before: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("delete from login_failure where failed_at <= $1")
+        .bind(before)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -220,3 +220,17 @@ pub async fn expire_all_one_time<'c>(
     .await?;
     Ok(())
 }
+
+/// Deletes one-time tokens that expired, and refresh tokens that expired,
+/// as of `now`; returns how many.
+pub async fn prune<'c>(ex: impl Exec<'c> + Copy, now: i64) -> Result<u64, sqlx::Error> {
+    let one_time = sqlx::query("delete from one_time_token where expires_at <= $1")
+        .bind(now)
+        .execute(ex)
+        .await?;
+    let refresh = sqlx::query("delete from refresh_token where expires_at <= $1")
+        .bind(now)
+        .execute(ex)
+        .await?;
+    Ok(one_time.rows_affected() + refresh.rows_affected())
+}

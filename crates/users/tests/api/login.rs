@@ -10,7 +10,58 @@ on_both_backends!(
     failures_from_one_address_lock_it_for_every_account,
     a_successful_login_resets_the_account_counter,
     unknown_emails_cost_as_much_time_as_wrong_passwords,
+    stale_login_failures_and_tokens_are_pruned,
 );
+
+async fn stale_login_failures_and_tokens_are_pruned(backend: Backend) {
+    use sqlx::Row as _;
+    let app = spawn(backend).await;
+    for i in 0..3 {
+        app.login(&format!("sprayed{i}@example.com"), "Spray-Attempt-123")
+            .await
+            .problem(401);
+    }
+    let db = app.database("users").await;
+    let count = |sql: &'static str| {
+        let pool = db.pool().clone();
+        async move {
+            sqlx::query(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .get::<i64, _>("n")
+        }
+    };
+    assert_eq!(
+        count("select count(*) as n from login_failure").await,
+        6,
+        "account and address scopes"
+    );
+    sqlx::query("update login_failure set failed_at = 0")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    sqlx::query("update one_time_token set expires_at = 0")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let service = users::UsersService::new(db.clone(), app.config.users.clone(), &app.config.auth)
+        .await
+        .unwrap();
+    assert!(service.prune().await.unwrap() >= 6);
+    assert_eq!(count("select count(*) as n from login_failure").await, 0);
+    assert_eq!(count("select count(*) as n from one_time_token").await, 0);
+    // Live sessions are untouched.
+    let customer = app.register("survivor").await;
+    service.prune().await.unwrap();
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        &serde_json::json!({"refresh_token": customer.refresh}),
+    )
+    .await
+    .expect(200);
+}
 
 async fn login_returns_a_session(backend: Backend) {
     let app = spawn(backend).await;
