@@ -20,6 +20,9 @@ CONFIGURATION
   MERCATO__DATABASE__URL=postgres://...       one PostgreSQL server, a schema per service
   MERCATO__USERS__DATABASE_URL=postgres://... the users service's own database
   MERCATO__AUTH__JWKS_URL=http://users:8080/.well-known/jwks.json
+  MERCATO__EVENTBUS__NATS_URL=nats://nats:4222  NATS JetStream instead of the in-process bus
+  MERCATO__CART__CATALOG_URL=http://catalog:8080  where cart reads prices when catalog runs apart
+  MERCATO__CATALOG__DEMO_PRODUCTS=0           no demo catalog on first start
   MERCATO__USERS__ADMIN_EMAIL, MERCATO__USERS__ADMIN_PASSWORD  first admin
   RUST_LOG=debug                              log filter (wins over telemetry.filter)
 
