@@ -1,11 +1,10 @@
 //! SQL of the cart service: the `cart` and `cart_item` tables.
 
-use sqlx::{Any, Row as _, any::AnyRow};
+use platform::db::uuid_column as id;
+use sqlx::{Row as _, any::AnyRow};
 use uuid::Uuid;
 
-/// A database handle for one statement.
-pub trait Exec<'c>: sqlx::Executor<'c, Database = Any> {}
-impl<'c, T: sqlx::Executor<'c, Database = Any>> Exec<'c> for T {}
+pub use platform::db::Exec;
 
 /// A cart as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,11 +36,6 @@ pub struct Item {
     pub quantity: i64,
     /// Minor units.
     pub unit_price: i64,
-}
-
-fn id(row: &AnyRow, column: &str) -> Result<Uuid, sqlx::Error> {
-    let text: String = row.try_get(column)?;
-    Uuid::parse_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }
 
 fn cart(row: &AnyRow) -> Result<Cart, sqlx::Error> {

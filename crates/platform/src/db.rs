@@ -226,3 +226,14 @@ pub fn is_unique_violation(err: &sqlx::Error, constraint: &str, columns: &str) -
         _ => false,
     }
 }
+
+/// A database handle for one statement: the pool or a transaction. Store
+/// functions take `impl Exec<'c>` so callers choose.
+pub trait Exec<'c>: sqlx::Executor<'c, Database = Any> {}
+impl<'c, T: sqlx::Executor<'c, Database = Any>> Exec<'c> for T {}
+
+/// Reads a UUID stored as text.
+pub fn uuid_column(row: &sqlx::any::AnyRow, column: &str) -> Result<uuid::Uuid, sqlx::Error> {
+    let text: String = sqlx::Row::try_get(row, column)?;
+    uuid::Uuid::parse_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+}

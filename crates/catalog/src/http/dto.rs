@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use platform::{money::Money, time::from_millis};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -13,12 +13,6 @@ use crate::store::{
     inventory::{Adjustment, Levels},
     products::Product,
 };
-
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
 
 /// A category.
 #[derive(Debug, Serialize, ToSchema)]
@@ -77,7 +71,7 @@ pub struct CategoryPatch {
     #[serde(default)]
     pub name: Option<String>,
     /// New parent.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "platform::http::extract::present")]
     #[schema(value_type = Option<Uuid>)]
     pub parent_id: Option<Option<Uuid>>,
 }

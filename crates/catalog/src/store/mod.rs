@@ -6,9 +6,7 @@ pub mod products;
 
 use sqlx::{Any, any::AnyArguments, query::Query};
 
-/// A database handle for one statement: the pool or a transaction.
-pub trait Exec<'c>: sqlx::Executor<'c, Database = Any> {}
-impl<'c, T: sqlx::Executor<'c, Database = Any>> Exec<'c> for T {}
+pub use platform::db::Exec;
 
 /// A value bound to a dynamically built statement.
 #[derive(Debug, Clone)]
@@ -54,7 +52,4 @@ impl Params {
 }
 
 /// Reads a UUID stored as text.
-pub(crate) fn uuid(row: &sqlx::any::AnyRow, column: &str) -> Result<uuid::Uuid, sqlx::Error> {
-    let text: String = sqlx::Row::try_get(row, column)?;
-    uuid::Uuid::parse_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
-}
+pub(crate) use platform::db::uuid_column as uuid;

@@ -194,6 +194,17 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
+/// For `#[serde(default, deserialize_with = "present")]` on an
+/// `Option<Option<T>>` field of a PATCH body: an absent field stays `None`,
+/// an explicit `null` becomes `Some(None)` (clear it).
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 /// The id of the current request, as echoed in `X-Request-Id`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId(pub String);

@@ -2,7 +2,7 @@
 //! fields, so a client cannot slip in `role` or `email_verified`.
 
 use platform::{auth::Role, time::from_millis};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -11,13 +11,6 @@ use crate::{
     service::Session,
     store::{accounts::Account, addresses::StoredAddress},
 };
-
-/// Distinguishes an absent field (`None`) from an explicit null (`Some(None)`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
 
 /// `POST /auth/register`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -83,7 +76,7 @@ pub struct ProfileIn {
     #[serde(default)]
     pub name: Option<String>,
     /// New phone in E.164 form; null removes it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "platform::http::extract::present")]
     #[schema(value_type = Option<String>)]
     pub phone: Option<Option<String>>,
 }
@@ -214,14 +207,14 @@ pub struct AddressPatchIn {
     #[serde(default)]
     pub line1: Option<String>,
     /// Flat, floor, company.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "platform::http::extract::present")]
     #[schema(value_type = Option<String>)]
     pub line2: Option<Option<String>>,
     /// City.
     #[serde(default)]
     pub city: Option<String>,
     /// State or province.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "platform::http::extract::present")]
     #[schema(value_type = Option<String>)]
     pub region: Option<Option<String>>,
     /// Postal code.
@@ -231,7 +224,7 @@ pub struct AddressPatchIn {
     #[serde(default)]
     pub country: Option<String>,
     /// Phone for the carrier.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "platform::http::extract::present")]
     #[schema(value_type = Option<String>)]
     pub phone: Option<Option<String>>,
 }

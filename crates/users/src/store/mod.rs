@@ -8,11 +8,8 @@ pub mod keys;
 pub mod login_failures;
 pub mod tokens;
 
-use sqlx::{Any, any::AnyRow};
-
-/// A database handle usable for one statement: the pool or a transaction.
-pub trait Exec<'c>: sqlx::Executor<'c, Database = Any> {}
-impl<'c, T: sqlx::Executor<'c, Database = Any>> Exec<'c> for T {}
+pub use platform::db::Exec;
+use sqlx::any::AnyRow;
 
 /// Reads an optional text column.
 pub(crate) fn opt_text(row: &AnyRow, column: &str) -> Result<Option<String>, sqlx::Error> {
@@ -25,7 +22,4 @@ pub(crate) fn flag(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
 }
 
 /// Reads a UUID stored as text.
-pub(crate) fn uuid(row: &AnyRow, column: &str) -> Result<uuid::Uuid, sqlx::Error> {
-    let text: String = sqlx::Row::try_get(row, column)?;
-    uuid::Uuid::parse_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
-}
+pub(crate) use platform::db::uuid_column as uuid;
