@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use contracts::events::{Event, catalog::ProductUpdated};
+use contracts::events::{Event, catalog::ProductUpdated, orders::OrderPlaced};
 use eventbus::{Envelope, Handler, Subscription};
 use futures::future::BoxFuture;
 
@@ -20,5 +20,19 @@ pub struct PriceUpdates(pub Arc<CartService>);
 impl Handler for PriceUpdates {
     fn handle<'a>(&'a self, event: &'a Envelope) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move { self.0.on_product_updated(event).await })
+    }
+}
+
+/// `cart-orders`: `order.placed` empties the cart of what was ordered.
+pub fn orders_subscription() -> Subscription {
+    Subscription::new(crate::NAME, "orders", &[OrderPlaced::TYPE])
+}
+
+/// Takes ordered lines out of their cart, once per order.
+pub struct CheckedOut(pub Arc<CartService>);
+
+impl Handler for CheckedOut {
+    fn handle<'a>(&'a self, event: &'a Envelope) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move { self.0.on_order_placed(event).await })
     }
 }

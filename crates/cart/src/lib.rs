@@ -7,6 +7,7 @@
 //! Error codes `CRT-*` (see [`error`]).
 
 pub mod catalog_http;
+pub mod client;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use contracts::clients::{
     ClientError,
+    cart::{CartLine, CartSnapshot},
     catalog::{CatalogClient, VariantInfo},
 };
 use platform::{auth::AuthUser, db::Db, time::now_millis};
@@ -110,14 +111,48 @@ impl CartService {
     }
 
     async fn accessible(&self, cart_id: Uuid, caller: Option<&AuthUser>) -> Result<Cart> {
-        let cart = store::find(self.db.pool(), cart_id)
+        self.accessible_to(cart_id, caller.map(|c| c.id))
             .await?
-            .ok_or(CartError::NotFound("cart"))?;
-        match cart.customer_id {
-            None => Ok(cart),
-            Some(owner) if caller.is_some_and(|c| c.id == owner) => Ok(cart),
-            Some(_) => Err(CartError::NotFound("cart")),
-        }
+            .ok_or(CartError::NotFound("cart"))
+    }
+
+    async fn accessible_to(&self, cart_id: Uuid, customer: Option<Uuid>) -> Result<Option<Cart>> {
+        let Some(cart) = store::find(self.db.pool(), cart_id).await? else {
+            return Ok(None);
+        };
+        Ok(match cart.customer_id {
+            None => Some(cart),
+            Some(owner) if customer == Some(owner) => Some(cart),
+            Some(_) => None,
+        })
+    }
+
+    /// The cart as checkout reads it, if `customer` (None: a guest) may see it.
+    pub async fn snapshot(
+        &self,
+        cart_id: Uuid,
+        customer: Option<Uuid>,
+    ) -> Result<Option<CartSnapshot>> {
+        let Some(cart) = self.accessible_to(cart_id, customer).await? else {
+            return Ok(None);
+        };
+        let items = store::items(self.db.pool(), cart.id).await?;
+        Ok(Some(CartSnapshot {
+            id: cart.id,
+            customer_id: cart.customer_id,
+            currency: cart.currency,
+            items: items
+                .into_iter()
+                .map(|i| CartLine {
+                    variant_id: i.variant_id,
+                    sku: i.sku,
+                    product_name: i.product_name,
+                    variant_title: i.variant_title,
+                    quantity: i.quantity,
+                    unit_price: i.unit_price,
+                })
+                .collect(),
+        }))
     }
 
     async fn variant(&self, variant_id: Uuid) -> Result<VariantInfo> {
@@ -316,6 +351,24 @@ impl CartService {
             if lines > 0 {
                 tracing::info!(product = %updated.product_id, lines, "cart prices refreshed");
             }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Handles `order.placed` once: the ordered units leave the cart they
+    /// came from (units added since stay).
+    pub async fn on_order_placed(&self, event: &eventbus::Envelope) -> anyhow::Result<()> {
+        let placed: contracts::events::orders::OrderPlaced = event.payload()?;
+        let Some(cart_id) = placed.cart_id else {
+            return Ok(());
+        };
+        let mut tx = self.db.begin_write().await?;
+        if eventbus::inbox::claim(&mut tx, "cart-orders", event.id).await? {
+            for line in &placed.lines {
+                store::take(&mut tx, cart_id, line.variant_id, line.quantity).await?;
+            }
+            store::touch(&mut *tx, cart_id, now_millis()).await?;
         }
         tx.commit().await?;
         Ok(())

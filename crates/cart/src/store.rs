@@ -211,6 +211,30 @@ pub async fn delete_item<'c>(
     Ok(done.rows_affected() == 1)
 }
 
+/// Removes `quantity` units of a variant from a cart (the line goes when
+/// nothing is left).
+pub async fn take(
+    tx: &mut sqlx::AnyConnection,
+    cart_id: Uuid,
+    variant_id: Uuid,
+    quantity: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update cart_item set quantity = quantity - $3 where cart_id = $1 and variant_id = $2",
+    )
+    .bind(cart_id.to_string())
+    .bind(variant_id.to_string())
+    .bind(quantity)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("delete from cart_item where cart_id = $1 and variant_id = $2 and quantity <= 0")
+        .bind(cart_id.to_string())
+        .bind(variant_id.to_string())
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
 /// Sets the unit price of every line of a variant; returns how many lines.
 pub async fn reprice(
     tx: &mut sqlx::AnyConnection,

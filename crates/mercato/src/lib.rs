@@ -157,6 +157,13 @@ impl App {
             )
             .await
             .context("subscribing cart to product.updated")?;
+            bus.subscribe(
+                cart::events::orders_subscription(),
+                Arc::new(cart::events::CheckedOut(service.clone())),
+                stop.clone(),
+            )
+            .await
+            .context("subscribing cart to order.placed")?;
             let janitor = service.clone();
             background.push(Box::new(move |stop| {
                 Box::pin(cart::service::run_janitor(janitor, stop))

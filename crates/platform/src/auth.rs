@@ -72,6 +72,10 @@ pub struct Claims {
     /// The session (refresh-token family) the token belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// The account's email when the token was issued (OIDC's `email`), so
+    /// services that mail or record it need no call to users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 /// Where verification keys come from.
@@ -151,7 +155,7 @@ impl Verifier {
 
 /// The authenticated caller. As a handler argument it requires a valid
 /// bearer token (401 otherwise).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthUser {
     /// The user id.
     pub id: Uuid,
@@ -159,6 +163,8 @@ pub struct AuthUser {
     pub role: Role,
     /// The session the token belongs to.
     pub session: Option<Uuid>,
+    /// The account's email in the token, if it carries one.
+    pub email: Option<String>,
 }
 
 impl AuthUser {
@@ -187,7 +193,7 @@ where
 
 /// A caller that may be anonymous. A token that is present but invalid is
 /// still a 401: a bad token must not silently become "anonymous".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MaybeAuthUser(pub Option<AuthUser>);
 
 impl<S> FromRequestParts<S> for MaybeAuthUser
@@ -208,7 +214,7 @@ where
 }
 
 /// An authenticated admin: 401 without a valid token, 403 for customers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminUser(pub AuthUser);
 
 impl<S> FromRequestParts<S> for AdminUser
@@ -260,6 +266,7 @@ async fn authenticate(verifier: &Verifier, token: &str) -> Result<AuthUser, Prob
         id,
         role: claims.role,
         session,
+        email: claims.email,
     })
 }
 

@@ -8,9 +8,11 @@
 //! What must not live here: anything with business meaning. Types such as
 //! `OrderId` belong to a service crate.
 
+pub mod address;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod email;
 pub mod http;
 pub mod idempotency;
 pub mod metrics;

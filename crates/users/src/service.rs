@@ -284,6 +284,7 @@ impl UsersService {
             iat: now,
             jti: Uuid::new_v4().to_string(),
             sid: Some(family.to_string()),
+            email: Some(account.email.clone()),
         };
         let access_token = self.keys.sign(&claims).await?;
         Ok(Session {

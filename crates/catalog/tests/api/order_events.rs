@@ -33,10 +33,12 @@ fn placed(order_id: Uuid, lines: &[(&str, i64)]) -> Envelope {
                 sku: (*sku).into(),
                 quantity: *q,
                 unit_price: 100,
+                ..Default::default()
             })
             .collect(),
         total: 100,
         currency: "USD".into(),
+        ..Default::default()
     };
     Envelope::new("orders", order_id, &event).unwrap()
 }
@@ -93,6 +95,7 @@ async fn order_placed_reserves_once_and_order_paid_sells(backend: Backend) {
         &OrderPaid {
             order_id: order,
             payment_id: Uuid::now_v7(),
+            ..Default::default()
         },
     )
     .unwrap();
@@ -144,6 +147,7 @@ async fn order_cancelled_releases_and_announces_it(backend: Backend) {
     let cancel = OrderCancelled {
         order_id: order,
         reason: "customer_request".into(),
+        ..Default::default()
     };
     app.bus
         .publish(&[Envelope::new("orders", order, &cancel).unwrap()])

@@ -1,6 +1,7 @@
 //! Synchronous reads one service makes of another, behind traits with an
 //! in-process implementation (all-in-one) and an HTTP one (distributed).
 
+pub mod cart;
 pub mod catalog;
 
 /// A dependency could not answer.

@@ -13,8 +13,15 @@
 //! | `inventory.reservation_failed` | catalog | order id | [`inventory::InventoryReservationFailed`] |
 //! | `inventory.released` | catalog | order id | [`inventory::InventoryReleased`] |
 //! | `order.placed` | orders | order id | [`orders::OrderPlaced`] |
-//! | `order.cancelled` | orders | order id | [`orders::OrderCancelled`] |
+//! | `order.awaiting_payment` | orders | order id | [`orders::OrderAwaitingPayment`] |
 //! | `order.paid` | orders | order id | [`orders::OrderPaid`] |
+//! | `order.shipped` | orders | order id | [`orders::OrderShipped`] |
+//! | `order.delivered` | orders | order id | [`orders::OrderDelivered`] |
+//! | `order.cancelled` | orders | order id | [`orders::OrderCancelled`] |
+//! | `payment.created` | payments | order id | [`payments::PaymentCreated`] |
+//! | `payment.succeeded` | payments | order id | [`payments::PaymentSucceeded`] |
+//! | `payment.failed` | payments | order id | [`payments::PaymentFailed`] |
+//! | `payment.refunded` | payments | order id | [`payments::PaymentRefunded`] |
 //!
 //! Rules: a type's payload only gains optional fields; anything else is a
 //! new type (`user.registered.v2`). Consumers ignore fields they do not know.
@@ -22,6 +29,7 @@
 pub mod catalog;
 pub mod inventory;
 pub mod orders;
+pub mod payments;
 pub mod users;
 
 /// An event payload with its wire type name.

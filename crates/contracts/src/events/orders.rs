@@ -1,4 +1,6 @@
-//! Events of the orders service (the ones other services consume).
+//! Events of the orders service. Each carries the order's `number`,
+//! customer and email, so a consumer that writes to the customer (the
+//! notifications service) needs no call back.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -6,7 +8,7 @@ use uuid::Uuid;
 use super::Event;
 
 /// One line of an order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderLine {
     /// Variant bought.
     pub variant_id: Uuid,
@@ -16,13 +18,36 @@ pub struct OrderLine {
     pub quantity: i64,
     /// Price of one unit in minor units.
     pub unit_price: i64,
+    /// Product name at the time of ordering.
+    #[serde(default)]
+    pub product_name: String,
 }
 
-/// `order.placed`: stock must be reserved for these lines.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Who an order belongs to, repeated in every order event.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRef {
+    /// The order.
+    pub order_id: Uuid,
+    /// Its human-friendly number.
+    #[serde(default)]
+    pub number: String,
+    /// The customer, or None for a guest order.
+    #[serde(default)]
+    pub customer_id: Option<Uuid>,
+    /// Where to mail.
+    #[serde(default)]
+    pub email: String,
+}
+
+/// `order.placed`: stock must be reserved for these lines; the cart they
+/// came from is emptied of them; payments learns the amount to take.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderPlaced {
     /// The order.
     pub order_id: Uuid,
+    /// Its human-friendly number.
+    #[serde(default)]
+    pub number: String,
     /// The customer, or None for a guest order.
     pub customer_id: Option<Uuid>,
     /// Where to mail.
@@ -33,19 +58,53 @@ pub struct OrderPlaced {
     pub total: i64,
     /// ISO 4217 code.
     pub currency: String,
+    /// The cart the lines came from.
+    #[serde(default)]
+    pub cart_id: Option<Uuid>,
+    /// `test`, `stripe` or `paypal`.
+    #[serde(default = "default_provider")]
+    pub payment_provider: String,
+}
+
+fn default_provider() -> String {
+    "test".into()
 }
 
 impl Event for OrderPlaced {
     const TYPE: &'static str = "order.placed";
 }
 
-/// `order.cancelled`: release what is held; refund if it was paid.
+/// `order.awaiting_payment`: stock is held; the order waits for its money.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderAwaitingPayment {
+    /// The order.
+    #[serde(flatten)]
+    pub order: OrderRef,
+}
+
+impl Event for OrderAwaitingPayment {
+    const TYPE: &'static str = "order.awaiting_payment";
+}
+
+/// `order.cancelled`: release what is held; refund if it was paid.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderCancelled {
     /// The order.
     pub order_id: Uuid,
     /// out_of_stock | payment_failed | payment_timeout | customer_request | admin.
     pub reason: String,
+    /// Its human-friendly number.
+    #[serde(default)]
+    pub number: String,
+    /// The customer, or None for a guest order.
+    #[serde(default)]
+    pub customer_id: Option<Uuid>,
+    /// Where to mail.
+    #[serde(default)]
+    pub email: String,
+    /// Whether it had been paid (and so is refunded).
+    #[serde(default)]
+    pub was_paid: bool,
 }
 
 impl Event for OrderCancelled {
@@ -53,14 +112,57 @@ impl Event for OrderCancelled {
 }
 
 /// `order.paid`: the held units are sold.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderPaid {
     /// The order.
     pub order_id: Uuid,
     /// The payment that paid it.
     pub payment_id: Uuid,
+    /// Its human-friendly number.
+    #[serde(default)]
+    pub number: String,
+    /// The customer, or None for a guest order.
+    #[serde(default)]
+    pub customer_id: Option<Uuid>,
+    /// Where to mail.
+    #[serde(default)]
+    pub email: String,
+    /// Amount paid, minor units.
+    #[serde(default)]
+    pub total: i64,
+    /// ISO 4217 code.
+    #[serde(default)]
+    pub currency: String,
 }
 
 impl Event for OrderPaid {
     const TYPE: &'static str = "order.paid";
+}
+
+/// `order.shipped`: handed to a carrier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderShipped {
+    /// The order.
+    #[serde(flatten)]
+    pub order: OrderRef,
+    /// Carrier name.
+    pub carrier: String,
+    /// Carrier's tracking number.
+    pub tracking_number: String,
+}
+
+impl Event for OrderShipped {
+    const TYPE: &'static str = "order.shipped";
+}
+
+/// `order.delivered`: the customer has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderDelivered {
+    /// The order.
+    #[serde(flatten)]
+    pub order: OrderRef,
+}
+
+impl Event for OrderDelivered {
+    const TYPE: &'static str = "order.delivered";
 }

@@ -1,8 +1,8 @@
 //! Users domain: rules about accounts, credentials and sessions. No I/O:
 //! nothing here touches axum, sqlx or the clock directly.
 
-pub mod address;
-pub mod email;
+pub use platform::address;
+pub use platform::email;
 pub mod password;
 pub mod profile;
 pub mod secret_token;

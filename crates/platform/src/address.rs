@@ -1,6 +1,7 @@
-//! Postal addresses for the address book (and, later, orders).
+//! Postal addresses of API.md's common rules: the address book (users)
+//! and an order's shipping address (orders) validate them alike.
 
-use platform::FieldError;
+use crate::FieldError;
 
 /// A validated postal address.
 #[derive(Debug, Clone, PartialEq, Eq)]

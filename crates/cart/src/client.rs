@@ -1,0 +1,34 @@
+//! The in-process implementation of `contracts::clients::cart`, for the
+//! all-in-one server (other processes read `GET /api/v1/carts/{id}`).
+
+use std::sync::Arc;
+
+use contracts::clients::{
+    ClientError,
+    cart::{CartCaller, CartClient, CartSnapshot},
+};
+use futures::future::BoxFuture;
+use uuid::Uuid;
+
+use crate::service::CartService;
+
+/// Reads carts straight from the cart service.
+pub struct InProcessCart(pub Arc<CartService>);
+
+impl CartClient for InProcessCart {
+    fn cart<'a>(
+        &'a self,
+        cart_id: Uuid,
+        caller: CartCaller<'a>,
+    ) -> BoxFuture<'a, Result<Option<CartSnapshot>, ClientError>> {
+        Box::pin(async move {
+            self.0
+                .snapshot(cart_id, caller.customer_id)
+                .await
+                .map_err(|e| ClientError::Unavailable {
+                    service: "cart",
+                    detail: e.to_string(),
+                })
+        })
+    }
+}

@@ -1,0 +1,57 @@
+//! What orders needs to know about a cart at checkout.
+
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::ClientError;
+
+/// A cart as checkout sees it: its lines with their price snapshots.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartSnapshot {
+    /// Cart id.
+    pub id: Uuid,
+    /// Owner, or None for a guest cart.
+    pub customer_id: Option<Uuid>,
+    /// ISO 4217 code of every line.
+    pub currency: String,
+    /// Lines, in the order added.
+    pub items: Vec<CartLine>,
+}
+
+/// One line of a [`CartSnapshot`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartLine {
+    /// Variant.
+    pub variant_id: Uuid,
+    /// SKU.
+    pub sku: String,
+    /// Product name.
+    pub product_name: String,
+    /// Variant title.
+    pub variant_title: String,
+    /// Units.
+    pub quantity: i64,
+    /// Price of one unit, minor units.
+    pub unit_price: i64,
+}
+
+/// Who asks for the cart: the same rules as the cart API apply (a guest
+/// cart to anyone with its id, a customer's cart to its owner only).
+#[derive(Debug, Clone, Copy)]
+pub struct CartCaller<'a> {
+    /// The customer, if the request carried a token.
+    pub customer_id: Option<Uuid>,
+    /// The request's bearer token, forwarded when the cart is remote.
+    pub bearer: Option<&'a str>,
+}
+
+/// Reads carts. A cart the caller may not see is `None`.
+pub trait CartClient: Send + Sync + 'static {
+    /// The cart, if the caller may see it.
+    fn cart<'a>(
+        &'a self,
+        cart_id: Uuid,
+        caller: CartCaller<'a>,
+    ) -> BoxFuture<'a, Result<Option<CartSnapshot>, ClientError>>;
+}
