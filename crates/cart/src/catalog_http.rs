@@ -40,9 +40,8 @@ impl CatalogClient for HttpCatalog {
             let mut request = self
                 .client
                 .get(format!("{}/api/v1/variants/{variant_id}", self.base));
-            if let Some(trace) = platform::telemetry::current_trace_id() {
-                request =
-                    request.header("traceparent", format!("00-{trace}-{:016x}-01", rand_span()));
+            if let Some(traceparent) = platform::telemetry::outgoing_traceparent() {
+                request = request.header("traceparent", traceparent);
             }
             let response = request.send().await.map_err(unavailable)?;
             match response.status() {
@@ -52,13 +51,4 @@ impl CatalogClient for HttpCatalog {
             }
         })
     }
-}
-
-/// A span id for the outgoing `traceparent`; uniqueness, not secrecy.
-fn rand_span() -> u64 {
-    let id = Uuid::new_v4();
-    let bytes = id.as_bytes();
-    u64::from_le_bytes([
-        bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-    ]) | 1
 }

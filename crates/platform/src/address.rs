@@ -1,6 +1,9 @@
 //! Postal addresses of API.md's common rules: the address book (users)
 //! and an order's shipping address (orders) validate them alike.
 
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
 use crate::FieldError;
 
 /// A validated postal address.
@@ -98,6 +101,64 @@ impl Address {
             })
         } else {
             Err(errors)
+        }
+    }
+}
+
+/// An address on the wire (`{name, line1, line2?, city, region?,
+/// postal_code, country, phone?}`), as a request body before validation
+/// and as a response body after it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressFields {
+    /// Recipient.
+    pub name: String,
+    /// Street and number.
+    pub line1: String,
+    /// Flat, floor, company.
+    #[serde(default)]
+    pub line2: Option<String>,
+    /// City or town.
+    pub city: String,
+    /// State, province or county.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Postal or ZIP code.
+    pub postal_code: String,
+    /// ISO 3166-1 alpha-2 code.
+    pub country: String,
+    /// Phone for the carrier.
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+impl AddressFields {
+    /// The fields for [`Address::parse`].
+    pub fn input(&self) -> AddressInput<'_> {
+        AddressInput {
+            name: &self.name,
+            line1: &self.line1,
+            line2: self.line2.as_deref(),
+            city: &self.city,
+            region: self.region.as_deref(),
+            postal_code: &self.postal_code,
+            country: &self.country,
+            phone: self.phone.as_deref(),
+        }
+    }
+}
+
+impl From<Address> for AddressFields {
+    fn from(a: Address) -> Self {
+        Self {
+            name: a.name,
+            line1: a.line1,
+            line2: a.line2,
+            city: a.city,
+            region: a.region,
+            postal_code: a.postal_code,
+            country: a.country,
+            phone: a.phone,
         }
     }
 }

@@ -27,6 +27,18 @@ pub fn current_trace_id() -> Option<String> {
     TRACE_ID.try_with(Clone::clone).ok()
 }
 
+/// A W3C `traceparent` header value for a call made while handling the
+/// current request or event (a fresh span id in the current trace).
+pub fn outgoing_traceparent() -> Option<String> {
+    let trace = current_trace_id()?;
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    let mut span = [0u8; 8];
+    span.copy_from_slice(&bytes[..8]);
+    // An all-zero span id is invalid; the low bit makes it non-zero.
+    let span = u64::from_le_bytes(span) | 1;
+    Some(format!("00-{trace}-{span:016x}-01"))
+}
+
 /// Runs `work` with `trace_id` as the current trace id.
 pub async fn with_trace_id<F: std::future::Future>(trace_id: String, work: F) -> F::Output {
     TRACE_ID.scope(trace_id, work).await

@@ -1,3 +1,4 @@
 //! Order rules, without I/O.
 
+pub mod checkout;
 pub mod order;

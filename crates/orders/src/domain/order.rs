@@ -79,6 +79,19 @@ impl PaymentStatus {
             Self::Refunded => "refunded",
         }
     }
+
+    /// Parses the wire name.
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            Self::None,
+            Self::Pending,
+            Self::Succeeded,
+            Self::Failed,
+            Self::Refunded,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == value)
+    }
 }
 
 /// Why an order was cancelled.
@@ -106,6 +119,19 @@ impl CancelReason {
             Self::CustomerRequest => "customer_request",
             Self::Admin => "admin",
         }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            Self::OutOfStock,
+            Self::PaymentFailed,
+            Self::PaymentTimeout,
+            Self::CustomerRequest,
+            Self::Admin,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == value)
     }
 }
 

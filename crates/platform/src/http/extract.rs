@@ -26,24 +26,58 @@ where
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if !has_json_content_type(req.headers()) {
-            return Err(
-                Problem::from_status(axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE)
-                    .detail("Send the body as application/json."),
-            );
-        }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|rejection| match rejection {
-                BytesRejection::FailedToBufferBody(_)
-                    if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
-                {
-                    Problem::from_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
-                }
-                other => Problem::bad_request(format!("Could not read the body: {other}")),
-            })?;
+        let bytes = json_body(req, state).await?;
         parse_json(&bytes).map(ValidJson)
     }
+}
+
+/// A [`ValidJson`] body together with a canonical form of it (keys sorted,
+/// no insignificant whitespace), for fingerprinting idempotent requests:
+/// the same document sent with other spacing or key order is the same
+/// request.
+#[derive(Debug, Clone)]
+pub struct CanonicalJson<T> {
+    /// The parsed body.
+    pub value: T,
+    /// The canonical bytes.
+    pub canonical: Vec<u8>,
+}
+
+impl<S, T> FromRequest<S> for CanonicalJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = json_body(req, state).await?;
+        let value = parse_json(&bytes)?;
+        // serde_json's maps are sorted, so a round trip canonicalises.
+        let canonical = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .and_then(|v| serde_json::to_vec(&v))
+            .map_err(|e| Problem::bad_request(format!("The body is not valid JSON: {e}")))?;
+        Ok(Self { value, canonical })
+    }
+}
+
+async fn json_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Problem> {
+    if !has_json_content_type(req.headers()) {
+        return Err(
+            Problem::from_status(axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE)
+                .detail("Send the body as application/json."),
+        );
+    }
+    Bytes::from_request(req, state)
+        .await
+        .map_err(|rejection| match rejection {
+            BytesRejection::FailedToBufferBody(_)
+                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                Problem::from_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
+            }
+            other => Problem::bad_request(format!("Could not read the body: {other}")),
+        })
 }
 
 /// A JSON body that may be left out entirely (an empty body is `None`);

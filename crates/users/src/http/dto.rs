@@ -172,29 +172,7 @@ impl From<Session> for TokensOut {
 }
 
 /// A postal address (request body of `POST /users/me/addresses`).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AddressIn {
-    /// Recipient.
-    pub name: String,
-    /// Street and number.
-    pub line1: String,
-    /// Flat, floor, company.
-    #[serde(default)]
-    pub line2: Option<String>,
-    /// City.
-    pub city: String,
-    /// State or province.
-    #[serde(default)]
-    pub region: Option<String>,
-    /// Postal code.
-    pub postal_code: String,
-    /// ISO 3166-1 alpha-2.
-    pub country: String,
-    /// Phone for the carrier.
-    #[serde(default)]
-    pub phone: Option<String>,
-}
+pub use platform::address::AddressFields as AddressIn;
 
 /// Partial address update; null clears an optional field.
 #[derive(Debug, Deserialize, ToSchema)]

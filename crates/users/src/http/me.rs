@@ -14,10 +14,7 @@ use super::{
         AddressIn, AddressList, AddressOut, AddressPatchIn, PasswordChangeIn, ProfileIn, UserOut,
     },
 };
-use crate::{
-    domain::address::{AddressInput, AddressPatch},
-    error::Result,
-};
+use crate::{domain::address::AddressPatch, error::Result};
 
 /// The caller's profile.
 #[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
@@ -102,17 +99,7 @@ pub(super) async fn add_address(
     caller: AuthUser,
     ValidJson(body): ValidJson<AddressIn>,
 ) -> Result<(StatusCode, Json<AddressOut>)> {
-    let input = AddressInput {
-        name: &body.name,
-        line1: &body.line1,
-        line2: body.line2.as_deref(),
-        city: &body.city,
-        region: body.region.as_deref(),
-        postal_code: &body.postal_code,
-        country: &body.country,
-        phone: body.phone.as_deref(),
-    };
-    let stored = state.service.add_address(&caller, &input).await?;
+    let stored = state.service.add_address(&caller, &body.input()).await?;
     Ok((StatusCode::CREATED, Json(stored.into())))
 }
 

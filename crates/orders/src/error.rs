@@ -1,0 +1,95 @@
+//! The orders service's errors. Codes `ORD-*`:
+//!
+//! | code | status | meaning |
+//! |---|---|---|
+//! | ORD-0001 | 404 | no such order or cart (or not the caller's) |
+//! | ORD-0002 | 409 | the order's status does not allow this; `status` says which it is |
+//! | ORD-0003 | 503 | the cart cannot be reached |
+
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use platform::{FieldError, Problem};
+
+use crate::domain::order::InvalidTransition;
+
+/// Everything an orders request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    /// Fields failed validation.
+    #[error("invalid fields")]
+    Validation(Vec<FieldError>),
+    /// Not found, or not the caller's.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The state machine refused.
+    #[error(transparent)]
+    Transition(#[from] InvalidTransition),
+    /// A problem decided elsewhere (idempotency).
+    #[error("{}", .0.title)]
+    Problem(Box<Problem>),
+    /// The cart did not answer.
+    #[error("cart unavailable: {0}")]
+    CartUnavailable(String),
+    /// Anything else.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for OrderError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Unexpected(anyhow::Error::new(e).context("database"))
+    }
+}
+
+impl From<Problem> for OrderError {
+    fn from(problem: Problem) -> Self {
+        Self::Problem(Box::new(problem))
+    }
+}
+
+/// Result of an orders operation.
+pub type Result<T, E = OrderError> = std::result::Result<T, E>;
+
+impl OrderError {
+    /// A validation error on one field.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+}
+
+impl IntoResponse for OrderError {
+    fn into_response(self) -> Response {
+        let problem = match self {
+            Self::Validation(errors) => Problem::validation(errors),
+            Self::NotFound(what) => {
+                let mut problem = Problem::not_found(format!("No such {what}."));
+                problem.code = "ORD-0001".into();
+                problem
+            }
+            Self::Transition(e) => Problem::new(
+                StatusCode::CONFLICT,
+                "orders/invalid-transition",
+                "ORD-0002",
+                "Not possible in the order's status",
+            )
+            .detail(format!("{e}."))
+            .with("status", e.current.as_str()),
+            Self::Problem(problem) => *problem,
+            Self::CartUnavailable(detail) => {
+                tracing::warn!(error.message = %detail, "cart unavailable");
+                let mut problem =
+                    Problem::unavailable("The cart cannot be reached; try again shortly.");
+                problem.code = "ORD-0003".into();
+                problem.retry_after = Some(5);
+                problem
+            }
+            Self::Unexpected(e) => {
+                tracing::error!(error.message = %e, error.cause_chain = ?e, "request failed");
+                Problem::internal()
+            }
+        };
+        problem.into_response()
+    }
+}

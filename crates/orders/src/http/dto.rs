@@ -1,0 +1,206 @@
+//! Request and response bodies of the orders API.
+
+use platform::{address::AddressFields, money::Money, time::from_millis};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::{domain::checkout, store::Order};
+
+/// `POST /orders`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceOrderIn {
+    /// The cart to check out (emptied of what is ordered).
+    pub cart_id: Uuid,
+    /// Required for a guest; a customer's order carries the account's.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Where to ship.
+    pub shipping_address: AddressFields,
+    /// `test` (built in), `stripe` or `paypal`, as enabled.
+    pub payment_provider: String,
+}
+
+/// `POST /orders/{id}/cancel`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelIn {
+    /// Why, for the history (at most 500 characters).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `POST /orders/{id}/ship`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShipIn {
+    /// Carrier name (1 to 100 characters).
+    pub carrier: String,
+    /// The carrier's tracking number (1 to 100 characters).
+    pub tracking_number: String,
+}
+
+/// `GET /orders` filters (admins only; a customer always sees their own).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OrderListQuery {
+    /// pending | awaiting_payment | paid | shipped | delivered | cancelled.
+    pub status: Option<String>,
+    /// Only this customer's orders.
+    pub customer_id: Option<String>,
+    /// 1..=100, default 20.
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A line of an order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderItemOut {
+    /// Variant.
+    pub variant_id: Uuid,
+    /// SKU.
+    pub sku: String,
+    /// Product name when ordered.
+    pub product_name: String,
+    /// Variant title when ordered.
+    pub variant_title: String,
+    /// Units.
+    pub quantity: i64,
+    /// Price of one unit when ordered.
+    pub unit_price: Money,
+    /// quantity x unit price.
+    pub line_total: Money,
+}
+
+/// Tracking of a shipped order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrackingOut {
+    /// Carrier.
+    pub carrier: String,
+    /// Tracking number.
+    pub tracking_number: String,
+}
+
+/// One entry of an order's history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryOut {
+    /// The status entered.
+    pub status: String,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Why.
+    pub note: String,
+}
+
+/// An order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderOut {
+    /// Id (for a guest order, its key).
+    pub id: Uuid,
+    /// Human-friendly number.
+    pub number: String,
+    /// Owner, or null for a guest order.
+    pub customer_id: Option<Uuid>,
+    /// Where mail goes.
+    pub email: String,
+    /// pending | awaiting_payment | paid | shipped | delivered | cancelled.
+    pub status: String,
+    /// none | pending | succeeded | failed | refunded.
+    pub payment_status: String,
+    /// out_of_stock | payment_failed | payment_timeout | customer_request | admin.
+    pub cancel_reason: Option<String>,
+    /// Lines as ordered.
+    pub items: Vec<OrderItemOut>,
+    /// Sum of line totals.
+    pub subtotal: Money,
+    /// Shipping (0 until shipping rates exist).
+    pub shipping_total: Money,
+    /// Tax (0 until tax rules exist).
+    pub tax_total: Money,
+    /// What is charged.
+    pub total: Money,
+    /// Where it goes.
+    pub shipping_address: AddressFields,
+    /// Chosen provider.
+    pub payment_provider: String,
+    /// The payment, once created.
+    pub payment_id: Option<Uuid>,
+    /// Set once shipped.
+    pub tracking: Option<TrackingOut>,
+    /// Every status entered, oldest first.
+    pub history: Vec<HistoryOut>,
+    /// Placed at.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last change.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// A page of orders.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderPage {
+    /// Newest first.
+    pub items: Vec<OrderOut>,
+    /// For the next page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
+impl From<&Order> for OrderOut {
+    fn from(o: &Order) -> Self {
+        let money = |amount| Money::new(amount, &o.currency);
+        let l = &o.lifecycle;
+        Self {
+            id: o.id,
+            number: o.number.clone(),
+            customer_id: o.customer_id,
+            email: o.email.clone(),
+            status: l.status.as_str().into(),
+            payment_status: l.payment_status.as_str().into(),
+            cancel_reason: l.cancel_reason.map(|r| r.as_str().into()),
+            items: o
+                .items
+                .iter()
+                .map(|i| OrderItemOut {
+                    variant_id: i.variant_id,
+                    sku: i.sku.clone(),
+                    product_name: i.product_name.clone(),
+                    variant_title: i.variant_title.clone(),
+                    quantity: i.quantity,
+                    unit_price: money(i.unit_price),
+                    // Checked when the order was placed.
+                    line_total: money(
+                        checkout::line_total(i.quantity, i.unit_price).unwrap_or(i64::MAX),
+                    ),
+                })
+                .collect(),
+            subtotal: money(o.subtotal),
+            shipping_total: money(o.shipping_total),
+            tax_total: money(o.tax_total),
+            total: money(o.total),
+            shipping_address: o.shipping_address.clone().into(),
+            payment_provider: o.payment_provider.clone(),
+            payment_id: l.payment_id,
+            tracking: l.tracking.as_ref().map(|t| TrackingOut {
+                carrier: t.carrier.clone(),
+                tracking_number: t.tracking_number.clone(),
+            }),
+            history: l
+                .history
+                .iter()
+                .map(|h| HistoryOut {
+                    status: h.status.as_str().into(),
+                    at: from_millis(h.at),
+                    note: h.note.clone(),
+                })
+                .collect(),
+            created_at: from_millis(o.created_at),
+            updated_at: from_millis(o.updated_at),
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! Order routes.
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use platform::{
+    Problem,
+    auth::{AdminUser, AuthUser, MaybeAuthUser},
+    http::{
+        extract::{CanonicalJson, MaybeJson, ValidJson, ValidQuery},
+        pagination::PageRequest,
+    },
+    idempotency::{IdempotencyKey, fingerprint},
+};
+use uuid::Uuid;
+
+use super::{
+    OrdersState,
+    dto::{CancelIn, OrderListQuery, OrderOut, OrderPage, PlaceOrderIn, ShipIn},
+};
+use crate::{
+    domain::order::{Status, Tracking},
+    error::{OrderError, Result},
+    service::{Idempotency, PlaceOrder, Placed},
+    store::Order,
+};
+
+fn id(raw: &str) -> Result<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| OrderError::NotFound("order"))
+}
+
+fn out(order: &Order) -> Json<OrderOut> {
+    Json(OrderOut::from(order))
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// Place an order from a cart. Send an `Idempotency-Key`: a retry with the
+/// same key and body answers as the first request did.
+#[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = PlaceOrderIn,
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 printable ASCII characters")),
+    responses((status = 201, body = OrderOut, description = "placed, `pending`"),
+              (status = 400, body = Problem, description = "bad Idempotency-Key"),
+              (status = 404, body = Problem, description = "no such cart, or not the caller's"),
+              (status = 409, body = Problem, description = "a request with this key is in flight"),
+              (status = 422, body = Problem, description = "empty cart, bad address or email, unknown provider, key reused with another body"),
+              (status = 503, body = Problem, description = "cart unavailable")))]
+pub(super) async fn place(
+    State(state): State<OrdersState>,
+    MaybeAuthUser(caller): MaybeAuthUser,
+    IdempotencyKey(key): IdempotencyKey,
+    headers: HeaderMap,
+    body: CanonicalJson<PlaceOrderIn>,
+) -> Result<Response> {
+    let idem = key.map(|key| Idempotency {
+        key,
+        fingerprint: fingerprint("POST", "/api/v1/orders", &body.canonical),
+    });
+    let input = body.value;
+    let input = PlaceOrder {
+        cart_id: input.cart_id,
+        email: input.email,
+        shipping_address: input.shipping_address,
+        payment_provider: input.payment_provider,
+    };
+    let render = |order: &Order| -> anyhow::Result<String> {
+        Ok(serde_json::to_string(&OrderOut::from(order))?)
+    };
+    let placed = state
+        .service
+        .place(caller.as_ref(), bearer(&headers), input, idem, &render)
+        .await?;
+    Ok(match placed {
+        Placed::Created(_, body) => json_response(StatusCode::CREATED, body),
+        Placed::Replay(stored) => {
+            let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+            let mut response = json_response(status, stored.body);
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            response
+        }
+    })
+}
+
+/// Orders, newest first: a customer's own; an admin's view of all, with filters.
+#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])), params(OrderListQuery),
+    responses((status = 200, body = OrderPage), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub(super) async fn list(
+    State(state): State<OrdersState>,
+    caller: AuthUser,
+    ValidQuery(query): ValidQuery<OrderListQuery>,
+) -> Result<Json<OrderPage>> {
+    let page = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
+    let mut errors = Vec::new();
+    let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(raw) => Status::parse(raw).or_else(|| {
+            errors.push(platform::FieldError::new(
+                "status",
+                "must be one of pending, awaiting_payment, paid, shipped, delivered, cancelled",
+            ));
+            None
+        }),
+    };
+    let customer_id = match query.customer_id.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(raw) => Uuid::parse_str(raw).ok().or_else(|| {
+            errors.push(platform::FieldError::new("customer_id", "must be a UUID"));
+            None
+        }),
+    };
+    if !errors.is_empty() {
+        return Err(OrderError::Validation(errors));
+    }
+    let page = state
+        .service
+        .list(&caller, status, customer_id, &page)
+        .await?;
+    Ok(Json(OrderPage {
+        items: page.items.iter().map(OrderOut::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// An order with its history: to its owner or an admin; a guest order to
+/// anyone with its id.
+#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", params(("id" = Uuid, Path)),
+    responses((status = 200, body = OrderOut), (status = 404, body = Problem)))]
+pub(super) async fn get(
+    State(state): State<OrdersState>,
+    MaybeAuthUser(caller): MaybeAuthUser,
+    Path(order_id): Path<String>,
+) -> Result<Json<OrderOut>> {
+    let order = state.service.get(id(&order_id)?, caller.as_ref()).await?;
+    Ok(out(&order))
+}
+
+/// Cancel: the owner until it ships, or an admin. A paid order is refunded.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = CancelIn,
+    responses((status = 200, body = OrderOut), (status = 401, body = Problem), (status = 404, body = Problem),
+              (status = 409, body = Problem, description = "shipped, delivered or already cancelled; `status` says which"),
+              (status = 422, body = Problem)))]
+pub(super) async fn cancel(
+    State(state): State<OrdersState>,
+    caller: AuthUser,
+    Path(order_id): Path<String>,
+    MaybeJson(body): MaybeJson<CancelIn>,
+) -> Result<Json<OrderOut>> {
+    let order_id = id(&order_id)?;
+    let reason = body
+        .unwrap_or_default()
+        .reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
+        return Err(OrderError::field(
+            "reason",
+            "must be at most 500 characters",
+        ));
+    }
+    let order = state.service.cancel(order_id, &caller, reason).await?;
+    Ok(out(&order))
+}
+
+/// Hand a paid order to a carrier (admin).
+#[utoipa::path(post, path = "/api/v1/orders/{id}/ship", tag = "orders", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = ShipIn,
+    responses((status = 200, body = OrderOut), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem, description = "not paid"),
+              (status = 422, body = Problem)))]
+pub(super) async fn ship(
+    State(state): State<OrdersState>,
+    AdminUser(admin): AdminUser,
+    Path(order_id): Path<String>,
+    ValidJson(body): ValidJson<ShipIn>,
+) -> Result<Json<OrderOut>> {
+    let order_id = id(&order_id)?;
+    let mut errors = Vec::new();
+    for (field, value) in [
+        ("carrier", &body.carrier),
+        ("tracking_number", &body.tracking_number),
+    ] {
+        let n = value.trim().chars().count();
+        if n == 0 || n > 100 {
+            errors.push(platform::FieldError::new(
+                field,
+                "must be 1 to 100 characters",
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(OrderError::Validation(errors));
+    }
+    let tracking = Tracking {
+        carrier: body.carrier.trim().to_owned(),
+        tracking_number: body.tracking_number.trim().to_owned(),
+    };
+    let order = state.service.ship(order_id, &admin, tracking).await?;
+    Ok(out(&order))
+}
+
+/// Mark a shipped order delivered (admin).
+#[utoipa::path(post, path = "/api/v1/orders/{id}/deliver", tag = "orders", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = OrderOut), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem, description = "not shipped")))]
+pub(super) async fn deliver(
+    State(state): State<OrdersState>,
+    AdminUser(admin): AdminUser,
+    Path(order_id): Path<String>,
+) -> Result<Json<OrderOut>> {
+    let order = state.service.deliver(id(&order_id)?, &admin).await?;
+    Ok(out(&order))
+}

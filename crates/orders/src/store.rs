@@ -1,0 +1,313 @@
+//! SQL of the orders service: the `orders` table.
+
+use platform::{
+    address::{Address, AddressFields},
+    db::uuid_column as id,
+};
+use serde::{Deserialize, Serialize};
+use sqlx::{Row as _, any::AnyRow};
+use uuid::Uuid;
+
+pub use platform::db::Exec;
+
+use crate::domain::order::{
+    CancelReason, HistoryEntry, Lifecycle, PaymentStatus, Status, Tracking,
+};
+
+/// An order as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    /// Id.
+    pub id: Uuid,
+    /// Human-friendly number.
+    pub number: String,
+    /// Owner, or None for a guest order.
+    pub customer_id: Option<Uuid>,
+    /// Where to mail.
+    pub email: String,
+    /// ISO 4217 code of every amount.
+    pub currency: String,
+    /// Sum of line totals.
+    pub subtotal: i64,
+    /// Shipping.
+    pub shipping_total: i64,
+    /// Tax.
+    pub tax_total: i64,
+    /// What is charged.
+    pub total: i64,
+    /// Lines, as in the cart when ordered.
+    pub items: Vec<Line>,
+    /// Where it goes.
+    pub shipping_address: Address,
+    /// `test`, `stripe`, `paypal`.
+    pub payment_provider: String,
+    /// Status, payment status, history.
+    pub lifecycle: Lifecycle,
+    /// Bumped by every update.
+    pub version: i64,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms.
+    pub updated_at: i64,
+}
+
+/// A line of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    /// Variant.
+    pub variant_id: Uuid,
+    /// SKU.
+    pub sku: String,
+    /// Product name when ordered.
+    pub product_name: String,
+    /// Variant title when ordered.
+    pub variant_title: String,
+    /// Units.
+    pub quantity: i64,
+    /// Minor units.
+    pub unit_price: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct HistoryJson {
+    status: String,
+    at: i64,
+    note: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TrackingJson {
+    carrier: String,
+    tracking_number: String,
+}
+
+fn json<T: Serialize>(value: &T) -> Result<String, sqlx::Error> {
+    serde_json::to_string(value).map_err(|e| sqlx::Error::Encode(Box::new(e)))
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(column: &str, raw: &str) -> Result<T, sqlx::Error> {
+    serde_json::from_str(raw).map_err(|e| sqlx::Error::ColumnDecode {
+        index: column.into(),
+        source: Box::new(e),
+    })
+}
+
+fn decode_err(column: &str, value: &str) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: column.into(),
+        source: format!("unknown value `{value}`").into(),
+    }
+}
+
+fn history_json(history: &[HistoryEntry]) -> Vec<HistoryJson> {
+    history
+        .iter()
+        .map(|h| HistoryJson {
+            status: h.status.as_str().into(),
+            at: h.at,
+            note: h.note.clone(),
+        })
+        .collect()
+}
+
+const COLUMNS: &str = "order_id, number, customer_id, email, status, payment_status, cancel_reason, \
+    currency, subtotal, shipping_total, tax_total, total, items, shipping_address, payment_provider, \
+    payment_id, tracking, history, version, created_at, updated_at";
+
+fn order(row: &AnyRow) -> Result<Order, sqlx::Error> {
+    let customer: Option<String> = row.try_get("customer_id")?;
+    let status: String = row.try_get("status")?;
+    let payment_status: String = row.try_get("payment_status")?;
+    let cancel_reason: Option<String> = row.try_get("cancel_reason")?;
+    let payment_id: Option<String> = row.try_get("payment_id")?;
+    let tracking: Option<String> = row.try_get("tracking")?;
+    let address: AddressFields = parse(
+        "shipping_address",
+        &row.try_get::<String, _>("shipping_address")?,
+    )?;
+    let history: Vec<HistoryJson> = parse("history", &row.try_get::<String, _>("history")?)?;
+    let history = history
+        .into_iter()
+        .map(|h| {
+            Ok(HistoryEntry {
+                status: Status::parse(&h.status).ok_or_else(|| decode_err("history", &h.status))?,
+                at: h.at,
+                note: h.note,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let tracking = tracking
+        .map(|t| parse::<TrackingJson>("tracking", &t))
+        .transpose()?
+        .map(|t| Tracking {
+            carrier: t.carrier,
+            tracking_number: t.tracking_number,
+        });
+    Ok(Order {
+        id: id(row, "order_id")?,
+        number: row.try_get("number")?,
+        customer_id: customer.and_then(|c| Uuid::parse_str(&c).ok()),
+        email: row.try_get("email")?,
+        currency: row.try_get("currency")?,
+        subtotal: row.try_get("subtotal")?,
+        shipping_total: row.try_get("shipping_total")?,
+        tax_total: row.try_get("tax_total")?,
+        total: row.try_get("total")?,
+        items: parse("items", &row.try_get::<String, _>("items")?)?,
+        // Stored after validation: taken as it is, even if rules tighten later.
+        shipping_address: Address {
+            name: address.name,
+            line1: address.line1,
+            line2: address.line2,
+            city: address.city,
+            region: address.region,
+            postal_code: address.postal_code,
+            country: address.country,
+            phone: address.phone,
+        },
+        payment_provider: row.try_get("payment_provider")?,
+        lifecycle: Lifecycle {
+            status: Status::parse(&status).ok_or_else(|| decode_err("status", &status))?,
+            payment_status: PaymentStatus::parse(&payment_status)
+                .ok_or_else(|| decode_err("payment_status", &payment_status))?,
+            cancel_reason: cancel_reason
+                .map(|r| CancelReason::parse(&r).ok_or_else(|| decode_err("cancel_reason", &r)))
+                .transpose()?,
+            payment_id: payment_id.and_then(|p| Uuid::parse_str(&p).ok()),
+            tracking,
+            history,
+        },
+        version: row.try_get("version")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// The order with this id.
+pub async fn find<'c>(ex: impl Exec<'c>, order_id: Uuid) -> Result<Option<Order>, sqlx::Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from orders where order_id = $1"
+    )))
+    .bind(order_id.to_string())
+    .fetch_optional(ex)
+    .await?;
+    row.as_ref().map(order).transpose()
+}
+
+/// Name of the unique index on order numbers.
+pub const NUMBER_KEY: &str = "orders_number_key";
+
+/// Inserts a new order.
+pub async fn insert<'c>(ex: impl Exec<'c>, o: &Order) -> Result<(), sqlx::Error> {
+    let l = &o.lifecycle;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "insert into orders ({COLUMNS}) values \
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+    )))
+    .bind(o.id.to_string())
+    .bind(&o.number)
+    .bind(o.customer_id.map(|c| c.to_string()))
+    .bind(&o.email)
+    .bind(l.status.as_str())
+    .bind(l.payment_status.as_str())
+    .bind(l.cancel_reason.map(CancelReason::as_str))
+    .bind(&o.currency)
+    .bind(o.subtotal)
+    .bind(o.shipping_total)
+    .bind(o.tax_total)
+    .bind(o.total)
+    .bind(json(&o.items)?)
+    .bind(json(&AddressFields::from(o.shipping_address.clone()))?)
+    .bind(&o.payment_provider)
+    .bind(l.payment_id.map(|p| p.to_string()))
+    .bind(tracking_json(l.tracking.as_ref())?)
+    .bind(json(&history_json(&l.history))?)
+    .bind(o.version)
+    .bind(o.created_at)
+    .bind(o.updated_at)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+fn tracking_json(tracking: Option<&Tracking>) -> Result<Option<String>, sqlx::Error> {
+    tracking
+        .map(|t| {
+            json(&TrackingJson {
+                carrier: t.carrier.clone(),
+                tracking_number: t.tracking_number.clone(),
+            })
+        })
+        .transpose()
+}
+
+/// Writes an order's lifecycle if nobody changed it since it was read at
+/// `o.version`; false when someone did (reload and decide again).
+pub async fn update_lifecycle<'c>(ex: impl Exec<'c>, o: &Order) -> Result<bool, sqlx::Error> {
+    let l = &o.lifecycle;
+    let done = sqlx::query(
+        "update orders set status = $3, payment_status = $4, cancel_reason = $5, payment_id = $6, \
+         tracking = $7, history = $8, updated_at = $9, version = version + 1 \
+         where order_id = $1 and version = $2",
+    )
+    .bind(o.id.to_string())
+    .bind(o.version)
+    .bind(l.status.as_str())
+    .bind(l.payment_status.as_str())
+    .bind(l.cancel_reason.map(CancelReason::as_str))
+    .bind(l.payment_id.map(|p| p.to_string()))
+    .bind(tracking_json(l.tracking.as_ref())?)
+    .bind(json(&history_json(&l.history))?)
+    .bind(o.updated_at)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Which orders a listing shows.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Only this customer's.
+    pub customer_id: Option<Uuid>,
+    /// Only in this status.
+    pub status: Option<Status>,
+}
+
+/// A page of orders, newest first, after the cursor `(created_at, order_id)`.
+pub async fn list<'c>(
+    ex: impl Exec<'c>,
+    filter: &Filter,
+    after: Option<(i64, Uuid)>,
+    limit: i64,
+) -> Result<Vec<Order>, sqlx::Error> {
+    let mut sql = format!("select {COLUMNS} from orders where 1 = 1");
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        format!("${n}")
+    };
+    if filter.customer_id.is_some() {
+        sql += &format!(" and customer_id = {}", next());
+    }
+    if filter.status.is_some() {
+        sql += &format!(" and status = {}", next());
+    }
+    if after.is_some() {
+        let (a, b, c) = (next(), next(), next());
+        sql += &format!(" and (created_at < {a} or (created_at = {b} and order_id < {c}))");
+    }
+    sql += &format!(" order by created_at desc, order_id desc limit {}", next());
+    // Only placeholders and constant text were interpolated.
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    if let Some(customer) = filter.customer_id {
+        query = query.bind(customer.to_string());
+    }
+    if let Some(status) = filter.status {
+        query = query.bind(status.as_str());
+    }
+    if let Some((at, order_id)) = after {
+        query = query.bind(at).bind(at).bind(order_id.to_string());
+    }
+    let rows = query.bind(limit).fetch_all(ex).await?;
+    rows.iter().map(order).collect()
+}
