@@ -521,7 +521,12 @@ impl CatalogService {
             tx.commit().await?;
             return Ok(());
         }
-        let changed = inventory::settle(&mut tx, order_id, to, now_millis()).await?;
+        let now = now_millis();
+        let mut changed = inventory::settle(&mut tx, order_id, to, now).await?;
+        if released.is_some() {
+            // A paid order cancelled before shipping: its sold units return.
+            changed += inventory::restock(&mut tx, order_id, now).await?;
+        }
         if let (Some(reason), true) = (released, changed > 0) {
             let envelope = Envelope::new(
                 crate::NAME,
@@ -559,6 +564,12 @@ impl CatalogService {
             self.outbox.commit(tx).await?;
         }
         Ok(released)
+    }
+
+    /// How often [`run_expiry`] looks for lapsed reservations.
+    pub fn expiry_sweep_interval(&self) -> std::time::Duration {
+        let quarter = self.cfg.reservation_ttl_secs.saturating_mul(250);
+        std::time::Duration::from_millis(quarter.clamp(250, 15_000))
     }
 
     /// Puts an order's held units back (cancelled or expired). Idempotent.
@@ -649,7 +660,9 @@ fn product_conflict(e: sqlx::Error) -> CatalogError {
     }
 }
 
-/// Releases expired reservations every 15 seconds until `shutdown`.
+/// Releases expired reservations until `shutdown`: every 15 seconds, or a
+/// quarter of the reservation time when that is shorter, so an expiry is
+/// late by a small fraction of it.
 pub async fn run_expiry(
     service: Arc<CatalogService>,
     shutdown: tokio_util::sync::CancellationToken,
@@ -661,7 +674,7 @@ pub async fn run_expiry(
             Err(e) => tracing::warn!(error.message = %e, "releasing expired reservations failed"),
         }
         tokio::select! {
-            () = tokio::time::sleep(std::time::Duration::from_secs(15)) => {},
+            () = tokio::time::sleep(service.expiry_sweep_interval()) => {},
             () = shutdown.cancelled() => return,
         }
     }

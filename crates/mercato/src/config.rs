@@ -5,6 +5,8 @@ use std::path::Path;
 use cart::CartConfig;
 use catalog::CatalogConfig;
 use eventbus::EventBusConfig;
+use orders::OrdersConfig;
+use payments::PaymentsConfig;
 use platform::config::{AuthConfig, DatabaseConfig, HttpConfig, TelemetryConfig};
 use serde::Deserialize;
 use users::UsersConfig;
@@ -13,7 +15,11 @@ use users::UsersConfig;
 pub const DEFAULTS: &str = include_str!("../../../config/base.toml");
 
 /// Keys whose environment value is a comma-separated list.
-const LIST_KEYS: &[&str] = &["http.cors_origins", "eventbus.redelivery_backoff_ms"];
+const LIST_KEYS: &[&str] = &[
+    "http.cors_origins",
+    "eventbus.redelivery_backoff_ms",
+    "orders.payment_providers",
+];
 
 /// Everything `mercato` reads at start.
 #[derive(Debug, Clone, Deserialize)]
@@ -35,6 +41,10 @@ pub struct Config {
     pub catalog: CatalogConfig,
     /// `[cart]`
     pub cart: CartConfig,
+    /// `[orders]`
+    pub orders: OrdersConfig,
+    /// `[payments]`
+    pub payments: PaymentsConfig,
 }
 
 impl Config {
@@ -55,6 +65,8 @@ impl Config {
         self.users.validate()?;
         self.catalog.validate()?;
         self.cart.validate()?;
+        self.orders.validate()?;
+        self.payments.validate()?;
         Ok(())
     }
 }

@@ -124,6 +124,7 @@ impl App {
             checks.push(database_check(catalog::NAME, &db));
             databases.push(db);
         }
+        let mut cart_service: Option<Arc<cart::CartService>> = None;
         if targets.contains(&Target::Cart) {
             let db = open_database(
                 cart::NAME,
@@ -168,11 +169,89 @@ impl App {
             background.push(Box::new(move |stop| {
                 Box::pin(cart::service::run_janitor(janitor, stop))
             }));
+            cart_service = Some(service.clone());
             let verifier = verifier(cfg, local_keys.as_ref(), "cart")?;
             let (routes, api) = cart::http::router(cart::http::CartState { service, verifier });
             router = router.merge(routes);
             openapi = Some(merge_openapi(openapi, api));
             checks.push(database_check(cart::NAME, &db));
+            databases.push(db);
+        }
+        if targets.contains(&Target::Orders) {
+            let db = open_database(
+                orders::NAME,
+                cfg.orders.database_url.as_ref(),
+                cfg,
+                orders::migrator,
+            )
+            .await?;
+            let cart: Arc<dyn contracts::clients::cart::CartClient> = match (
+                &cart_service,
+                &cfg.orders.cart_url,
+            ) {
+                (Some(service), _) => Arc::new(cart::client::InProcessCart(service.clone())),
+                (None, Some(url)) => Arc::new(orders::cart_http::HttpCart::new(
+                    url,
+                    Duration::from_millis(cfg.orders.cart_timeout_ms),
+                )?),
+                (None, None) => anyhow::bail!(
+                    "orders reads carts: set orders.cart_url (MERCATO__ORDERS__CART_URL) when cart does not run in this process"
+                ),
+            };
+            let service = Arc::new(orders::OrdersService::new(
+                db.clone(),
+                cfg.orders.clone(),
+                cart,
+            ));
+            outboxes.push(service.outbox());
+            bus.subscribe(
+                orders::events::subscription(),
+                Arc::new(orders::events::SagaEvents(service.clone())),
+                stop.clone(),
+            )
+            .await
+            .context("subscribing orders to inventory and payment events")?;
+            background.push(idempotency_janitor(db.clone()));
+            let verifier = verifier(cfg, local_keys.as_ref(), "orders")?;
+            let (routes, api) =
+                orders::http::router(orders::http::OrdersState { service, verifier });
+            router = router.merge(routes);
+            openapi = Some(merge_openapi(openapi, api));
+            checks.push(database_check(orders::NAME, &db));
+            databases.push(db);
+        }
+        if targets.contains(&Target::Payments) {
+            let db = open_database(
+                payments::NAME,
+                cfg.payments.database_url.as_ref(),
+                cfg,
+                payments::migrator,
+            )
+            .await?;
+            let service = Arc::new(payments::PaymentsService::new(db.clone(), &cfg.payments));
+            if targets.contains(&Target::Orders) {
+                for provider in &cfg.orders.payment_providers {
+                    anyhow::ensure!(
+                        service.provider_names().contains(&provider.as_str()),
+                        "orders.payment_providers offers `{provider}`, which payments has not enabled"
+                    );
+                }
+            }
+            outboxes.push(service.outbox());
+            bus.subscribe(
+                payments::events::subscription(),
+                Arc::new(payments::events::OrderEvents(service.clone())),
+                stop.clone(),
+            )
+            .await
+            .context("subscribing payments to order events")?;
+            background.push(idempotency_janitor(db.clone()));
+            let verifier = verifier(cfg, local_keys.as_ref(), "payments")?;
+            let (routes, api) =
+                payments::http::router(payments::http::PaymentsState { service, verifier });
+            router = router.merge(routes);
+            openapi = Some(merge_openapi(openapi, api));
+            checks.push(database_check(payments::NAME, &db));
             databases.push(db);
         }
         let openapi = openapi.unwrap_or_default();
@@ -236,6 +315,25 @@ impl App {
         }
         result
     }
+}
+
+/// Forgets idempotency keys past their 24 hours, every hour.
+fn idempotency_janitor(db: Db) -> BackgroundTask {
+    Box::new(move |stop| {
+        Box::pin(async move {
+            loop {
+                match platform::idempotency::prune(&db, platform::time::now_millis()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(keys = n, "forgot expired idempotency keys"),
+                    Err(e) => tracing::warn!(error.message = %e, "pruning idempotency keys failed"),
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(3600)) => {},
+                    () = stop.cancelled() => return,
+                }
+            }
+        })
+    })
 }
 
 /// Token checks for a service: the in-process keys when users runs here,

@@ -22,6 +22,7 @@ CONFIGURATION
   MERCATO__AUTH__JWKS_URL=http://users:8080/.well-known/jwks.json
   MERCATO__EVENTBUS__NATS_URL=nats://nats:4222  NATS JetStream instead of the in-process bus
   MERCATO__CART__CATALOG_URL=http://catalog:8080  where cart reads prices when catalog runs apart
+  MERCATO__ORDERS__CART_URL=http://cart:8080  where orders reads carts when cart runs apart
   MERCATO__CATALOG__DEMO_PRODUCTS=0           no demo catalog on first start
   MERCATO__USERS__ADMIN_EMAIL, MERCATO__USERS__ADMIN_PASSWORD  first admin
   RUST_LOG=debug                              log filter (wins over telemetry.filter)
@@ -44,7 +45,7 @@ struct Cli {
 enum Command {
     /// Run services over HTTP until SIGTERM or Ctrl-C.
     Serve {
-        /// `all`, or a comma-separated list of services (known: users, catalog, cart).
+        /// `all`, or a comma-separated list of services (known: users, catalog, cart, orders, payments).
         #[arg(long, env = "MERCATO_TARGET", default_value = "all")]
         target: String,
         /// Address to listen on [default: 127.0.0.1:8080, from http.listen].
@@ -239,6 +240,8 @@ async fn migrate(cfg: &Config, target: Target) -> anyhow::Result<()> {
         Target::Users => (cfg.users.database_url.as_ref(), users::migrator),
         Target::Catalog => (cfg.catalog.database_url.as_ref(), catalog::migrator),
         Target::Cart => (cfg.cart.database_url.as_ref(), cart::migrator),
+        Target::Orders => (cfg.orders.database_url.as_ref(), orders::migrator),
+        Target::Payments => (cfg.payments.database_url.as_ref(), payments::migrator),
     };
     let db = platform::db::Db::connect(target.name(), url, &cfg.database).await?;
     let result = db.migrate(&migrator(db.backend())).await;

@@ -11,11 +11,21 @@ pub enum Target {
     Catalog,
     /// Guest and customer carts.
     Cart,
+    /// Checkout, order status and history.
+    Orders,
+    /// Payments and refunds.
+    Payments,
 }
 
 impl Target {
     /// Every service, in start order.
-    pub const ALL: &[Target] = &[Target::Users, Target::Catalog, Target::Cart];
+    pub const ALL: &[Target] = &[
+        Target::Users,
+        Target::Catalog,
+        Target::Cart,
+        Target::Orders,
+        Target::Payments,
+    ];
 
     /// The target's name on the command line.
     pub fn name(self) -> &'static str {
@@ -23,6 +33,8 @@ impl Target {
             Self::Users => "users",
             Self::Catalog => "catalog",
             Self::Cart => "cart",
+            Self::Orders => "orders",
+            Self::Payments => "payments",
         }
     }
 

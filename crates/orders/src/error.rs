@@ -3,7 +3,7 @@
 //! | code | status | meaning |
 //! |---|---|---|
 //! | ORD-0001 | 404 | no such order or cart (or not the caller's) |
-//! | ORD-0002 | 409 | the order's status does not allow this; `status` says which it is |
+//! | ORD-0002 | 409 | the order's status does not allow this; `current_status` says which it is |
 //! | ORD-0003 | 503 | the cart cannot be reached |
 
 use axum::{
@@ -75,7 +75,7 @@ impl IntoResponse for OrderError {
                 "Not possible in the order's status",
             )
             .detail(format!("{e}."))
-            .with("status", e.current.as_str()),
+            .with("current_status", e.current.as_str()),
             Self::Problem(problem) => *problem,
             Self::CartUnavailable(detail) => {
                 tracing::warn!(error.message = %detail, "cart unavailable");

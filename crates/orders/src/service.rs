@@ -155,9 +155,7 @@ impl OrdersService {
             && let Some(idem) = &idem
         {
             // Nothing was written: the client may retry with the same key.
-            if let Err(e) = idempotency::release(&self.db, &idem_caller, &idem.key).await {
-                tracing::warn!(error.message = %e, "releasing an idempotency key failed");
-            }
+            idempotency::release_after_failure(&self.db, &idem_caller, &idem.key).await;
         }
         placed
     }

@@ -191,6 +191,15 @@ pub async fn release(db: &Db, caller: &str, key: &str) -> Result<(), sqlx::Error
     Ok(())
 }
 
+/// [`release`] after a failed request, logging (not returning) a failure
+/// to do so: the request's own error is what the client must see, and the
+/// key expires with its TTL anyway.
+pub async fn release_after_failure(db: &Db, caller: &str, key: &str) {
+    if let Err(e) = release(db, caller, key).await {
+        tracing::warn!(error.message = %e, "releasing an idempotency key failed");
+    }
+}
+
 /// Deletes keys older than the TTL; returns how many.
 pub async fn prune(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("delete from idempotency_key where created_at <= $1")

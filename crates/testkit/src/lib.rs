@@ -9,6 +9,7 @@
 
 pub mod events;
 pub mod nats;
+pub mod shop;
 
 use std::{sync::Arc, time::Duration};
 
@@ -258,6 +259,24 @@ impl TestApp {
         }
         if let Some(body) = body {
             request = request.json(body);
+        }
+        read(request.send().await.expect("request sent")).await
+    }
+
+    /// POST with a JSON body and extra headers (such as `Idempotency-Key`).
+    pub async fn post_with(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: &Value,
+    ) -> Reply {
+        let mut request = self.client.post(format!("{}{path}", self.base)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         read(request.send().await.expect("request sent")).await
     }

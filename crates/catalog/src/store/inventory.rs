@@ -232,6 +232,49 @@ pub async fn settle(
     Ok(changed)
 }
 
+/// Puts the sold units of a cancelled, unshipped order back on hand (the
+/// lines become `returned`). Only `committed` lines change, so repeating
+/// it changes nothing. Returns the lines changed.
+pub async fn restock(
+    tx: &mut sqlx::AnyConnection,
+    order_id: Uuid,
+    now: i64,
+) -> Result<usize, sqlx::Error> {
+    let lines = reservation(&mut *tx, order_id).await?;
+    let mut changed = 0;
+    for (sku, quantity, status) in lines {
+        if status != "committed" {
+            continue;
+        }
+        sqlx::query("update stock set on_hand = on_hand + $2, updated_at = $3 where sku = $1")
+            .bind(&sku)
+            .bind(quantity)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "update reservation set status = 'returned', updated_at = $3 \
+             where order_id = $1 and sku = $2 and status = 'committed'",
+        )
+        .bind(order_id.to_string())
+        .bind(&sku)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        record(
+            tx,
+            &sku,
+            quantity,
+            "returned",
+            &format!("order:{order_id}"),
+            now,
+        )
+        .await?;
+        changed += 1;
+    }
+    Ok(changed)
+}
+
 /// Orders whose reservations expired unpaid.
 pub async fn expired_orders<'c>(
     ex: impl Exec<'c>,

@@ -159,7 +159,7 @@ pub(super) async fn get(
 #[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = CancelIn,
     responses((status = 200, body = OrderOut), (status = 401, body = Problem), (status = 404, body = Problem),
-              (status = 409, body = Problem, description = "shipped, delivered or already cancelled; `status` says which"),
+              (status = 409, body = Problem, description = "shipped, delivered or already cancelled; `current_status` says which"),
               (status = 422, body = Problem)))]
 pub(super) async fn cancel(
     State(state): State<OrdersState>,

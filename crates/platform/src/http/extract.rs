@@ -52,13 +52,47 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = json_body(req, state).await?;
-        let value = parse_json(&bytes)?;
-        // serde_json's maps are sorted, so a round trip canonicalises.
-        let canonical = serde_json::from_slice::<serde_json::Value>(&bytes)
-            .and_then(|v| serde_json::to_vec(&v))
-            .map_err(|e| Problem::bad_request(format!("The body is not valid JSON: {e}")))?;
-        Ok(Self { value, canonical })
+        canonical(&bytes)
     }
+}
+
+/// An empty body is `None`, as with [`MaybeJson`].
+impl<S, T> axum::extract::OptionalFromRequest<S> for CanonicalJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
+        let json = has_json_content_type(req.headers());
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                Problem::from_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
+            } else {
+                Problem::bad_request(format!("Could not read the body: {rejection}"))
+            }
+        })?;
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        if !json {
+            return Err(
+                Problem::from_status(axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE)
+                    .detail("Send the body as application/json."),
+            );
+        }
+        canonical(&bytes).map(Some)
+    }
+}
+
+fn canonical<T: DeserializeOwned>(bytes: &[u8]) -> Result<CanonicalJson<T>, Problem> {
+    let value = parse_json(bytes)?;
+    // serde_json's maps are sorted, so a round trip canonicalises.
+    let canonical = serde_json::from_slice::<serde_json::Value>(bytes)
+        .and_then(|v| serde_json::to_vec(&v))
+        .map_err(|e| Problem::bad_request(format!("The body is not valid JSON: {e}")))?;
+    Ok(CanonicalJson { value, canonical })
 }
 
 async fn json_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Problem> {

@@ -1,0 +1,4 @@
+//! Payment rules, without I/O.
+
+pub mod payment;
+pub mod test_cards;

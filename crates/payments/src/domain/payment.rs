@@ -1,0 +1,151 @@
+//! A payment's states: `pending` -> `succeeded` | `failed`; a succeeded
+//! payment is refunded in one or more parts, never beyond what was taken.
+
+/// Where a payment is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Created; waiting for the customer.
+    Pending,
+    /// The money is taken.
+    Succeeded,
+    /// Refused, or voided because its order was cancelled.
+    Failed,
+    /// Part of it went back.
+    PartiallyRefunded,
+    /// All of it went back.
+    Refunded,
+}
+
+impl Status {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::PartiallyRefunded => "partially_refunded",
+            Self::Refunded => "refunded",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::Succeeded,
+            Self::Failed,
+            Self::PartiallyRefunded,
+            Self::Refunded,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == value)
+    }
+
+    /// Can money still go back?
+    pub fn refundable(self) -> bool {
+        matches!(self, Self::Succeeded | Self::PartiallyRefunded)
+    }
+
+    /// The status after `refunded` of `amount` has gone back.
+    pub fn after_refunds(amount: i64, refunded: i64) -> Self {
+        if refunded >= amount {
+            Self::Refunded
+        } else if refunded > 0 {
+            Self::PartiallyRefunded
+        } else {
+            Self::Succeeded
+        }
+    }
+}
+
+/// Why a refund cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RefundRefused {
+    /// Nothing was taken, or everything went back already.
+    #[error("the payment is {0}; only a succeeded payment can be refunded")]
+    NotRefundable(&'static str),
+    /// More than what remains.
+    #[error("at most {remaining} can be refunded")]
+    TooMuch {
+        /// What is left to refund.
+        remaining: i64,
+    },
+    /// Zero or negative.
+    #[error("must be a positive amount")]
+    NotPositive,
+}
+
+/// The amount to refund: `asked`, or all that remains; checked.
+pub fn refund_amount(
+    status: Status,
+    amount: i64,
+    refunded: i64,
+    asked: Option<i64>,
+) -> Result<i64, RefundRefused> {
+    if !status.refundable() {
+        return Err(RefundRefused::NotRefundable(status.as_str()));
+    }
+    let remaining = amount - refunded;
+    let wanted = asked.unwrap_or(remaining);
+    if wanted <= 0 {
+        return Err(if asked.is_some() {
+            RefundRefused::NotPositive
+        } else {
+            RefundRefused::NotRefundable(Status::Refunded.as_str())
+        });
+    }
+    if wanted > remaining {
+        return Err(RefundRefused::TooMuch { remaining });
+    }
+    Ok(wanted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refunds_default_to_what_remains_and_never_exceed_it() {
+        assert_eq!(refund_amount(Status::Succeeded, 1000, 0, None), Ok(1000));
+        assert_eq!(
+            refund_amount(Status::PartiallyRefunded, 1000, 300, None),
+            Ok(700)
+        );
+        assert_eq!(
+            refund_amount(Status::PartiallyRefunded, 1000, 300, Some(701)),
+            Err(RefundRefused::TooMuch { remaining: 700 })
+        );
+        assert_eq!(
+            refund_amount(Status::Succeeded, 1000, 0, Some(0)),
+            Err(RefundRefused::NotPositive)
+        );
+        assert_eq!(
+            refund_amount(Status::Pending, 1000, 0, None),
+            Err(RefundRefused::NotRefundable("pending"))
+        );
+        assert_eq!(
+            refund_amount(Status::Refunded, 1000, 1000, None),
+            Err(RefundRefused::NotRefundable("refunded"))
+        );
+    }
+
+    #[test]
+    fn status_follows_the_refunded_total() {
+        assert_eq!(Status::after_refunds(1000, 0), Status::Succeeded);
+        assert_eq!(Status::after_refunds(1000, 1), Status::PartiallyRefunded);
+        assert_eq!(Status::after_refunds(1000, 1000), Status::Refunded);
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for s in [
+            "pending",
+            "succeeded",
+            "failed",
+            "partially_refunded",
+            "refunded",
+        ] {
+            assert_eq!(Status::parse(s).map(Status::as_str), Some(s));
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! Request and response bodies of the payments API.
+
+use platform::{money::Money, time::from_millis};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::store::{Payment, Refund};
+
+/// `GET /payments?order_id=`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PaymentListQuery {
+    /// The order whose payments to list.
+    pub order_id: Option<String>,
+}
+
+/// `POST /payments/{id}/confirm` (test provider).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmIn {
+    /// A test card: 4242424242424242 succeeds, 4000000000000002 is
+    /// declined, 4000000000009995 has insufficient funds.
+    pub card_number: String,
+}
+
+/// `POST /payments/{id}/refunds`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundIn {
+    /// Minor units of the payment's currency; default: all that remains.
+    #[serde(default)]
+    pub amount: Option<i64>,
+}
+
+/// A payment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentOut {
+    /// Id.
+    pub id: Uuid,
+    /// The order it pays.
+    pub order_id: Uuid,
+    /// test | stripe | paypal.
+    pub provider: String,
+    /// pending | succeeded | failed | refunded | partially_refunded.
+    pub status: String,
+    /// What is charged.
+    pub amount: Money,
+    /// Refunded so far.
+    pub refunded_amount: Money,
+    /// Why it failed (card_declined, insufficient_funds, order_cancelled, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_code: Option<String>,
+    /// For the client to confirm the payment (Stripe).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// Where the customer approves the payment (PayPal).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval_url: Option<String>,
+    /// Opened at.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last change.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<&Payment> for PaymentOut {
+    fn from(p: &Payment) -> Self {
+        Self {
+            id: p.id,
+            order_id: p.order_id,
+            provider: p.provider.clone(),
+            status: p.status.as_str().into(),
+            amount: Money::new(p.amount, &p.currency),
+            refunded_amount: Money::new(p.refunded_amount, &p.currency),
+            failure_code: p.failure_code.clone(),
+            client_secret: p.client_secret.clone(),
+            approval_url: p.approval_url.clone(),
+            created_at: from_millis(p.created_at),
+            updated_at: from_millis(p.updated_at),
+        }
+    }
+}
+
+/// The payments of an order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentList {
+    /// At most one per order today.
+    pub items: Vec<PaymentOut>,
+}
+
+/// A refund.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefundOut {
+    /// Id.
+    pub id: Uuid,
+    /// Its payment.
+    pub payment_id: Uuid,
+    /// What went back.
+    pub amount: Money,
+    /// succeeded.
+    pub status: String,
+    /// The payment after it.
+    pub payment: PaymentOut,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl RefundOut {
+    /// The response body of a refund.
+    pub fn new(refund: &Refund, payment: &Payment) -> Self {
+        Self {
+            id: refund.id,
+            payment_id: refund.payment_id,
+            amount: Money::new(refund.amount, &payment.currency),
+            status: refund.status.clone(),
+            payment: PaymentOut::from(payment),
+            created_at: from_millis(refund.created_at),
+        }
+    }
+}

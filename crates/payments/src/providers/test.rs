@@ -1,0 +1,80 @@
+//! The built-in `test` provider: no network, no money. A payment is
+//! confirmed with one of the test cards of API.md, whose outcome is fixed
+//! (see [`crate::domain::test_cards`]). Refunds always go through.
+
+use futures::future::BoxFuture;
+use uuid::Uuid;
+
+use super::{
+    Confirmation, NewPayment, OpenedPayment, Outcome, PaymentProvider, ProviderError, WebhookEvent,
+};
+use crate::domain::test_cards::{self, CardOutcome};
+
+/// The `test` provider.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TestProvider;
+
+impl PaymentProvider for TestProvider {
+    fn name(&self) -> &'static str {
+        "test"
+    }
+
+    fn create<'a>(
+        &'a self,
+        payment: NewPayment<'a>,
+    ) -> BoxFuture<'a, Result<OpenedPayment, ProviderError>> {
+        Box::pin(async move {
+            Ok(OpenedPayment {
+                reference: format!("test_pay_{}", payment.payment_id.simple()),
+                client_secret: None,
+                approval_url: None,
+            })
+        })
+    }
+
+    fn confirm<'a>(
+        &'a self,
+        _reference: &'a str,
+        confirmation: &'a Confirmation,
+    ) -> BoxFuture<'a, Result<Outcome, ProviderError>> {
+        Box::pin(async move {
+            match test_cards::outcome(&confirmation.card_number) {
+                Some(CardOutcome::Succeeds) => Ok(Outcome::Succeeded),
+                Some(CardOutcome::Fails(code)) => Ok(Outcome::Failed(code.into())),
+                None => Err(ProviderError::Refused(
+                    "not a test card; use 4242424242424242, 4000000000000002 or 4000000000009995"
+                        .into(),
+                )),
+            }
+        })
+    }
+
+    fn capture<'a>(
+        &'a self,
+        _reference: &'a str,
+        _amount: i64,
+    ) -> BoxFuture<'a, Result<Outcome, ProviderError>> {
+        Box::pin(async move { Ok(Outcome::Succeeded) })
+    }
+
+    fn refund<'a>(
+        &'a self,
+        _reference: &'a str,
+        _amount: i64,
+        _idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<String, ProviderError>> {
+        Box::pin(async move { Ok(format!("test_re_{}", Uuid::now_v7().simple())) })
+    }
+
+    fn cancel<'a>(&'a self, _reference: &'a str) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move { Ok(()) })
+    }
+
+    fn parse_webhook(
+        &self,
+        _headers: &axum::http::HeaderMap,
+        _body: &[u8],
+    ) -> Result<Option<WebhookEvent>, ProviderError> {
+        Err(ProviderError::Unsupported("webhooks"))
+    }
+}
