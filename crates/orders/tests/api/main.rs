@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use testkit::{
     Backend, TestApp, on_both_backends,
     shop::{cart_with, pay, payment_of, place, product, stock, wait_order, wait_status},
-    spawn, spawn_with,
+    spawn, spawn_targets, spawn_with,
 };
 
 const GOOD_CARD: &str = "4242424242424242";
@@ -30,6 +30,7 @@ on_both_backends!(
     orders_are_private_and_listed_newest_first,
     an_idempotency_key_replays_the_first_answer,
     concurrent_requests_with_one_key_place_one_order,
+    orders_in_its_own_process_reads_carts_over_http,
 );
 
 fn id(v: &Value) -> String {
@@ -676,4 +677,67 @@ async fn concurrent_requests_with_one_key_place_one_order(backend: Backend) {
     assert_eq!(ids.len(), 1, "one order, however many answers");
     let orders = app.get("/api/v1/orders", Some(&max.access)).await;
     assert_eq!(orders.body["items"].as_array().unwrap().len(), 1);
+}
+
+async fn orders_in_its_own_process_reads_carts_over_http(backend: Backend) {
+    use testkit::Target;
+    let nats = testkit::nats::NatsServer::start();
+    let shop = spawn_targets(
+        backend,
+        &[
+            Target::Users,
+            Target::Catalog,
+            Target::Cart,
+            Target::Payments,
+        ],
+        |cfg| cfg.eventbus.nats_url = Some(nats.url()),
+    )
+    .await;
+    let jwks = format!("{}/.well-known/jwks.json", shop.base);
+    let cart_url = shop.base.clone();
+    let orders = spawn_targets(backend, &[Target::Orders], |cfg| {
+        cfg.eventbus.nats_url = Some(nats.url());
+        cfg.orders.cart_url = Some(cart_url);
+        cfg.auth.jwks_url = Some(jwks.clone());
+    })
+    .await;
+    let variants = product(&shop, "remote", &[(2500, 4)]).await;
+    let nia = shop.register("nia").await;
+    let token = Some(nia.access.as_str());
+    let cart = cart_with(&shop, token, &[(&variants[0], 2)]).await;
+    // The cart's own rules apply: without the owner's token it is not found.
+    place(&orders, None, &cart, Some("x@example.com"), None)
+        .await
+        .problem(404);
+    let placed = place(&orders, token, &cart, None, Some("remote-1")).await;
+    placed.expect(201);
+    assert_eq!(placed.body["total"]["amount"], 5000);
+    assert_eq!(placed.body["items"][0]["sku"], "REMOTE-0");
+    assert_eq!(placed.body["email"], nia.email);
+    let order = id(&placed.body);
+    // The saga crosses processes over NATS: reserve, open the payment, pay.
+    let waiting = wait_order(&orders, &order, token, "with a payment", |o| {
+        o["status"] == "awaiting_payment" && !o["payment_id"].is_null()
+    })
+    .await;
+    let payment = waiting["payment_id"].as_str().unwrap();
+    shop.post(
+        &format!("/api/v1/payments/{payment}/confirm"),
+        token,
+        &json!({"card_number": GOOD_CARD}),
+    )
+    .await
+    .expect(200);
+    wait_status(&orders, &order, token, "paid").await;
+    wait_cart_empty(&shop, &cart, token).await;
+
+    // The cart service is down: a clear 503, not a hang or a 500.
+    let dead = spawn_targets(backend, &[Target::Orders], |cfg| {
+        cfg.orders.cart_url = Some("http://127.0.0.1:9".into());
+        cfg.auth.jwks_url = Some(jwks);
+    })
+    .await;
+    let reply = place(&dead, token, &cart, None, None).await;
+    assert_eq!(reply.problem(503)["code"], "ORD-0003");
+    assert!(reply.header("retry-after").is_some());
 }
