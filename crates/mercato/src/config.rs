@@ -5,6 +5,7 @@ use std::path::Path;
 use cart::CartConfig;
 use catalog::CatalogConfig;
 use eventbus::EventBusConfig;
+use notifications::NotificationsConfig;
 use orders::OrdersConfig;
 use payments::PaymentsConfig;
 use platform::config::{AuthConfig, DatabaseConfig, HttpConfig, TelemetryConfig};
@@ -45,6 +46,8 @@ pub struct Config {
     pub orders: OrdersConfig,
     /// `[payments]`
     pub payments: PaymentsConfig,
+    /// `[notifications]`
+    pub notifications: NotificationsConfig,
 }
 
 impl Config {
@@ -67,6 +70,7 @@ impl Config {
         self.cart.validate()?;
         self.orders.validate()?;
         self.payments.validate()?;
+        self.notifications.validate()?;
         Ok(())
     }
 }

@@ -254,6 +254,45 @@ impl App {
             checks.push(database_check(payments::NAME, &db));
             databases.push(db);
         }
+        if targets.contains(&Target::Notifications) {
+            let db = open_database(
+                notifications::NAME,
+                cfg.notifications.database_url.as_ref(),
+                cfg,
+                notifications::migrator,
+            )
+            .await?;
+            let templates =
+                notifications::templates::Templates::load(cfg.notifications.templates_dir.clone())?;
+            let channels = notifications::channels(&cfg.notifications, &cfg.database.data_dir)?;
+            let service = Arc::new(notifications::NotificationsService::new(
+                db.clone(),
+                cfg.notifications.clone(),
+                templates,
+                channels,
+            ));
+            bus.subscribe(
+                notifications::events::subscription(),
+                Arc::new(notifications::events::Notify(service.clone())),
+                stop.clone(),
+            )
+            .await
+            .context("subscribing notifications to customer events")?;
+            let dispatcher = service.clone();
+            background.push(Box::new(move |stop| {
+                Box::pin(notifications::service::run_dispatcher(dispatcher, stop))
+            }));
+            let verifier = verifier(cfg, local_keys.as_ref(), "notifications")?;
+            let (routes, api) =
+                notifications::http::router(notifications::http::NotificationsState {
+                    service,
+                    verifier,
+                });
+            router = router.merge(routes);
+            openapi = Some(merge_openapi(openapi, api));
+            checks.push(database_check(notifications::NAME, &db));
+            databases.push(db);
+        }
         let openapi = openapi.unwrap_or_default();
         let router = router.merge(server::ops_router(checks, openapi));
         Ok(Self {

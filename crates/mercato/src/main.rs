@@ -45,7 +45,7 @@ struct Cli {
 enum Command {
     /// Run services over HTTP until SIGTERM or Ctrl-C.
     Serve {
-        /// `all`, or a comma-separated list of services (known: users, catalog, cart, orders, payments).
+        /// `all`, or a comma-separated list of services (known: users, catalog, cart, orders, payments, notifications).
         #[arg(long, env = "MERCATO_TARGET", default_value = "all")]
         target: String,
         /// Address to listen on [default: 127.0.0.1:8080, from http.listen].
@@ -242,6 +242,10 @@ async fn migrate(cfg: &Config, target: Target) -> anyhow::Result<()> {
         Target::Cart => (cfg.cart.database_url.as_ref(), cart::migrator),
         Target::Orders => (cfg.orders.database_url.as_ref(), orders::migrator),
         Target::Payments => (cfg.payments.database_url.as_ref(), payments::migrator),
+        Target::Notifications => (
+            cfg.notifications.database_url.as_ref(),
+            notifications::migrator,
+        ),
     };
     let db = platform::db::Db::connect(target.name(), url, &cfg.database).await?;
     let result = db.migrate(&migrator(db.backend())).await;

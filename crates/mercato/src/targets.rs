@@ -15,6 +15,8 @@ pub enum Target {
     Orders,
     /// Payments and refunds.
     Payments,
+    /// Email and SMS to customers.
+    Notifications,
 }
 
 impl Target {
@@ -25,6 +27,7 @@ impl Target {
         Target::Cart,
         Target::Orders,
         Target::Payments,
+        Target::Notifications,
     ];
 
     /// The target's name on the command line.
@@ -35,6 +38,7 @@ impl Target {
             Self::Cart => "cart",
             Self::Orders => "orders",
             Self::Payments => "payments",
+            Self::Notifications => "notifications",
         }
     }
 

@@ -194,9 +194,45 @@ pub fn is_currency(code: &str) -> bool {
     minor_units(code).is_some()
 }
 
+/// An amount for people: `USD 1,234.50`, `JPY 1,200` (code first, so no
+/// locale decides which symbol or separator is meant).
+pub fn display(amount: i64, currency: &str) -> String {
+    let exponent = u32::from(minor_units(currency).unwrap_or(2));
+    let scale = 10u64.pow(exponent);
+    let sign = if amount < 0 { "-" } else { "" };
+    let abs = amount.unsigned_abs();
+    let whole = (abs / scale).to_string();
+    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
+    for (i, digit) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    if exponent == 0 {
+        format!("{currency} {sign}{grouped}")
+    } else {
+        let fraction = abs % scale;
+        format!(
+            "{currency} {sign}{grouped}.{fraction:0width$}",
+            width = exponent as usize
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_are_shown_with_their_currency_and_exponent() {
+        assert_eq!(display(123_450, "USD"), "USD 1,234.50");
+        assert_eq!(display(5, "EUR"), "EUR 0.05");
+        assert_eq!(display(1200, "JPY"), "JPY 1,200");
+        assert_eq!(display(1_234_567, "KWD"), "KWD 1,234.567");
+        assert_eq!(display(-1999, "USD"), "USD -19.99");
+        assert_eq!(display(100_000_000, "USD"), "USD 1,000,000.00");
+    }
 
     #[test]
     fn known_currencies_and_their_exponents() {

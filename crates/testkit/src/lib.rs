@@ -8,13 +8,15 @@
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
 pub mod events;
+pub mod fakes;
 pub mod nats;
 pub mod shop;
+pub mod smtp;
 
 use std::{sync::Arc, time::Duration};
 
-pub use mercato::Target;
-use mercato::{App, Config};
+use mercato::App;
+pub use mercato::{Config, Target};
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;

@@ -7,7 +7,9 @@ use std::{net::IpAddr, sync::Arc, time::Duration};
 use anyhow::Context as _;
 use contracts::events::{
     Event,
-    users::{EmailVerificationRequested, PasswordResetRequested, UserRegistered},
+    users::{
+        EmailVerificationRequested, PasswordResetRequested, UserProfileUpdated, UserRegistered,
+    },
 };
 use eventbus::{Envelope, outbox::Outbox};
 use platform::{
@@ -551,7 +553,16 @@ impl UsersService {
             return Err(UsersError::Validation(errors));
         }
         account.updated_at = now_millis();
-        store::accounts::update_profile(self.db.pool(), &account).await?;
+        let mut tx = self.db.begin_write().await?;
+        store::accounts::update_profile(&mut *tx, &account).await?;
+        let event = UserProfileUpdated {
+            user_id: account.id,
+            email: account.email.clone(),
+            name: account.name.clone(),
+            phone: account.phone.clone(),
+        };
+        self.emit(&mut tx, account.id, &event).await?;
+        self.outbox.commit(tx).await?;
         Ok(account)
     }
 

@@ -8,6 +8,7 @@
 //! | `user.registered` | users | user id | [`users::UserRegistered`] |
 //! | `user.email_verification_requested` | users | user id | [`users::EmailVerificationRequested`] |
 //! | `user.password_reset_requested` | users | user id | [`users::PasswordResetRequested`] |
+//! | `user.profile_updated` | users | user id | [`users::UserProfileUpdated`] |
 //! | `product.updated` | catalog | product id | [`catalog::ProductUpdated`] |
 //! | `inventory.reserved` | catalog | order id | [`inventory::InventoryReserved`] |
 //! | `inventory.reservation_failed` | catalog | order id | [`inventory::InventoryReservationFailed`] |

@@ -69,3 +69,22 @@ pub struct PasswordResetRequested {
 impl Event for PasswordResetRequested {
     const TYPE: &'static str = "user.password_reset_requested";
 }
+
+/// `user.profile_updated`: the account's contact details now; services
+/// that write to the customer keep their own copy (notifications texts the
+/// phone).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserProfileUpdated {
+    /// The account.
+    pub user_id: Uuid,
+    /// Where to mail.
+    pub email: String,
+    /// Greeting.
+    pub name: String,
+    /// E.164 phone, if given.
+    pub phone: Option<String>,
+}
+
+impl Event for UserProfileUpdated {
+    const TYPE: &'static str = "user.profile_updated";
+}

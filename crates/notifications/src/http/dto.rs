@@ -1,0 +1,89 @@
+//! Request and response bodies of the notifications API.
+
+use platform::time::from_millis;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::{domain::Preferences, store::Delivery};
+
+/// `GET /notifications` paging.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NotificationListQuery {
+    /// 1..=100, default 20.
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A message sent (or being sent) to a customer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationOut {
+    /// Id.
+    pub id: Uuid,
+    /// email | sms.
+    pub channel: String,
+    /// Which message, e.g. `order_shipped`.
+    pub template: String,
+    /// Address or number.
+    pub to: String,
+    /// queued | sent | failed.
+    pub status: String,
+    /// Sends tried.
+    pub attempts: i64,
+    /// Subject (email).
+    pub subject: String,
+    /// Recorded at.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Sent at.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub sent_at: Option<OffsetDateTime>,
+}
+
+impl From<&Delivery> for NotificationOut {
+    fn from(d: &Delivery) -> Self {
+        Self {
+            id: d.id,
+            channel: d.channel.clone(),
+            template: d.template.clone(),
+            to: d.recipient.clone(),
+            status: d.status.clone(),
+            attempts: d.attempts,
+            subject: d.subject.clone(),
+            created_at: from_millis(d.created_at),
+            sent_at: d.sent_at.map(from_millis),
+        }
+    }
+}
+
+/// A page of notifications.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationPage {
+    /// Newest first.
+    pub items: Vec<NotificationOut>,
+    /// For the next page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// A customer's choices (`PUT` replaces both).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreferencesBody {
+    /// Email (on by default; security mail is sent regardless).
+    pub email: bool,
+    /// SMS to the profile's phone (off by default).
+    pub sms: bool,
+}
+
+impl From<Preferences> for PreferencesBody {
+    fn from(p: Preferences) -> Self {
+        Self {
+            email: p.email,
+            sms: p.sms,
+        }
+    }
+}
