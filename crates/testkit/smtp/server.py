@@ -5,7 +5,10 @@ HTML parts) in the given folder, one file per message. To test retries it
 can refuse the first N messages (or all of them) with a chosen reply code,
 at the DATA stage, as a real server under load or with a full mailbox does.
 
-Usage: server.py PORT DIR [--refuse-first N] [--refuse-code CODE]
+With --user and --password it requires AUTH (PLAIN or LOGIN) before mail
+and answers wrong credentials with 535, as a submission server does.
+
+Usage: server.py PORT DIR [--refuse-first N] [--refuse-code CODE] [--user U --password P]
 """
 
 import argparse
@@ -16,6 +19,7 @@ import json
 import os
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Store:
@@ -52,17 +56,41 @@ class Store:
         return f"250 OK queued as test-{self.seen}"
 
 
+def authenticator(user, password):
+    def check(server, session, envelope, mechanism, auth_data):
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login.decode() == user
+            and auth_data.password.decode() == password
+        )
+        # handled=False: aiosmtpd answers 535 itself on failure.
+        return AuthResult(success=ok, handled=False)
+
+    return check
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("port", type=int)
     parser.add_argument("folder")
     parser.add_argument("--refuse-first", type=int, default=0, help="-1 refuses all")
     parser.add_argument("--refuse-code", type=int, default=451)
+    parser.add_argument("--user")
+    parser.add_argument("--password")
     args = parser.parse_args()
+    auth = {}
+    if args.user:
+        # Loopback only, so AUTH without TLS is acceptable here.
+        auth = dict(
+            authenticator=authenticator(args.user, args.password),
+            auth_required=True,
+            auth_require_tls=False,
+        )
     controller = Controller(
         Store(args.folder, args.refuse_first, args.refuse_code),
         hostname="127.0.0.1",
         port=args.port,
+        **auth,
     )
     controller.start()
     print("ready", flush=True)

@@ -38,6 +38,15 @@ fn python() -> PathBuf {
 impl SmtpServer {
     /// Starts a server and waits until it takes connections.
     pub fn start(behaviour: Behaviour) -> Self {
+        Self::spawn(behaviour, None)
+    }
+
+    /// Starts a server that requires AUTH with `user` and `password`.
+    pub fn start_with_auth(user: &str, password: &str) -> Self {
+        Self::spawn(Behaviour::Accept, Some((user, password)))
+    }
+
+    fn spawn(behaviour: Behaviour, auth: Option<(&str, &str)>) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .expect("free port")
             .local_addr()
@@ -50,12 +59,17 @@ impl SmtpServer {
             Behaviour::RefuseFirst(n, code) => (i64::from(n), code),
             Behaviour::RefuseAll(code) => (-1, code),
         };
-        let child = Command::new(python())
+        let mut command = Command::new(python());
+        command
             .arg(script)
             .arg(port.to_string())
             .arg(dir.path())
             .args(["--refuse-first", &refuse.to_string()])
-            .args(["--refuse-code", &code.to_string()])
+            .args(["--refuse-code", &code.to_string()]);
+        if let Some((user, password)) = auth {
+            command.args(["--user", user, "--password", password]);
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -26,6 +26,7 @@ on_both_backends!(
     failures_and_refunds_are_explained,
     a_server_refusing_for_a_while_gets_the_message_once,
     a_permanent_refusal_fails_at_once_and_an_endless_one_after_n_tries,
+    smtp_authentication_is_used_and_a_wrong_password_is_final,
     sendgrid_gets_the_documented_request_and_outages_are_retried,
     customers_who_opt_in_get_sms_through_twilio,
     preferences_turn_order_mail_off_but_not_security_mail,
@@ -540,4 +541,32 @@ async fn deliveries_are_listed_per_customer_and_recorded_once_per_event(backend:
         .filter(|d| d["template"] == "password_reset")
         .count();
     assert_eq!(resets, 1);
+}
+
+async fn smtp_authentication_is_used_and_a_wrong_password_is_final(backend: Backend) {
+    let smtp = SmtpServer::start_with_auth("apikey", "SG.right");
+    let port = smtp.port;
+    let app = spawn_with(backend, move |cfg| {
+        smtp_config(cfg, port);
+        cfg.notifications.smtp_username = Some("apikey".into());
+        cfg.notifications.smtp_password = Some("SG.right".to_owned().into());
+    })
+    .await;
+    let kai = app.register("kai").await;
+    let mails = smtp.wait_for(1, WAIT).await;
+    assert_eq!(mails.len(), 1);
+    assert_eq!(mails[0]["rcpt_tos"], json!([kai.email]));
+    drop(app);
+
+    let app = spawn_with(backend, move |cfg| {
+        smtp_config(cfg, port);
+        cfg.notifications.smtp_username = Some("apikey".into());
+        cfg.notifications.smtp_password = Some("SG.wrong".to_owned().into());
+    })
+    .await;
+    app.register("lou").await;
+    let admin = app.admin_token().await;
+    let failed = wait_delivery(&app, &admin, "welcome", "failed").await;
+    assert_eq!(failed["attempts"], 1, "535 is final");
+    assert_eq!(smtp.messages().len(), 1);
 }
