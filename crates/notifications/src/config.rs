@@ -31,6 +31,9 @@ pub struct NotificationsConfig {
     pub smtp_port: u16,
     /// `tls`, `starttls` or `none`.
     pub smtp_security: String,
+    /// A PEM file of extra root certificates to trust for the SMTP server
+    /// (a relay with a private CA).
+    pub smtp_ca_file: Option<PathBuf>,
     /// SMTP user (with `smtp_password`), if the server wants one.
     pub smtp_username: Option<String>,
     /// SMTP password.

@@ -62,6 +62,15 @@ pub fn channels(
                 _ => smtp::Security::StartTls,
             };
             let credentials = cfg.smtp_username.clone().zip(cfg.smtp_password.clone());
+            let extra_root = cfg
+                .smtp_ca_file
+                .as_ref()
+                .map(|path| {
+                    std::fs::read(path).map_err(|e| {
+                        anyhow::anyhow!("notifications.smtp_ca_file {}: {e}", path.display())
+                    })
+                })
+                .transpose()?;
             Arc::new(smtp::Smtp::new(
                 &cfg.smtp_host,
                 cfg.smtp_port,
@@ -69,6 +78,7 @@ pub fn channels(
                 credentials,
                 &cfg.from_email,
                 timeout,
+                extra_root.as_deref(),
             )?)
         }
         "sendgrid" => Arc::new(SendGrid::new(

@@ -8,7 +8,12 @@ at the DATA stage, as a real server under load or with a full mailbox does.
 With --user and --password it requires AUTH (PLAIN or LOGIN) before mail
 and answers wrong credentials with 535, as a submission server does.
 
+With --tls starttls (or implicit) it speaks TLS with a certificate for
+127.0.0.1 from a throwaway CA (trustme), whose root it writes to --ca-out
+for the client to trust.
+
 Usage: server.py PORT DIR [--refuse-first N] [--refuse-code CODE] [--user U --password P]
+                 [--tls starttls|implicit --ca-out FILE]
 """
 
 import argparse
@@ -17,6 +22,7 @@ import email
 import email.policy
 import json
 import os
+import ssl
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -77,7 +83,21 @@ def main():
     parser.add_argument("--refuse-code", type=int, default=451)
     parser.add_argument("--user")
     parser.add_argument("--password")
+    parser.add_argument("--tls", choices=["starttls", "implicit"])
+    parser.add_argument("--ca-out")
     args = parser.parse_args()
+    tls = {}
+    if args.tls:
+        import trustme
+
+        ca = trustme.CA()
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+        ca.cert_pem.write_to_path(args.ca_out)
+        if args.tls == "starttls":
+            tls = dict(tls_context=context, require_starttls=True)
+        else:
+            tls = dict(ssl_context=context)
     auth = {}
     if args.user:
         # Loopback only, so AUTH without TLS is acceptable here.
@@ -91,6 +111,7 @@ def main():
         hostname="127.0.0.1",
         port=args.port,
         **auth,
+        **tls,
     )
     controller.start()
     print("ready", flush=True)

@@ -38,15 +38,26 @@ fn python() -> PathBuf {
 impl SmtpServer {
     /// Starts a server and waits until it takes connections.
     pub fn start(behaviour: Behaviour) -> Self {
-        Self::spawn(behaviour, None)
+        Self::spawn(behaviour, None, None)
     }
 
     /// Starts a server that requires AUTH with `user` and `password`.
     pub fn start_with_auth(user: &str, password: &str) -> Self {
-        Self::spawn(Behaviour::Accept, Some((user, password)))
+        Self::spawn(Behaviour::Accept, Some((user, password)), None)
     }
 
-    fn spawn(behaviour: Behaviour, auth: Option<(&str, &str)>) -> Self {
+    /// Starts a server speaking TLS (`starttls` or `implicit`) with a
+    /// certificate for 127.0.0.1 from a throwaway CA; see [`Self::ca_file`].
+    pub fn start_tls(mode: &str) -> Self {
+        Self::spawn(Behaviour::Accept, None, Some(mode))
+    }
+
+    /// The PEM root of a TLS server's certificate, for the client to trust.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    fn spawn(behaviour: Behaviour, auth: Option<(&str, &str)>, tls: Option<&str>) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .expect("free port")
             .local_addr()
@@ -68,6 +79,12 @@ impl SmtpServer {
             .args(["--refuse-code", &code.to_string()]);
         if let Some((user, password)) = auth {
             command.args(["--user", user, "--password", password]);
+        }
+        if let Some(mode) = tls {
+            command
+                .args(["--tls", mode])
+                .arg("--ca-out")
+                .arg(dir.path().join("ca.pem"));
         }
         let child = command
             .stdout(Stdio::null())

@@ -7,7 +7,10 @@ use futures::future::BoxFuture;
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     message::{MultiPart, header::ContentType},
-    transport::smtp::authentication::Credentials,
+    transport::smtp::{
+        authentication::Credentials,
+        client::{Certificate, Tls, TlsParameters},
+    },
 };
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
@@ -38,7 +41,8 @@ impl std::fmt::Debug for Smtp {
 }
 
 impl Smtp {
-    /// A client of `host:port`.
+    /// A client of `host:port`. `extra_root` (PEM) is trusted besides the
+    /// public roots, for a relay with a private CA.
     pub fn new(
         host: &str,
         port: u16,
@@ -46,13 +50,26 @@ impl Smtp {
         credentials: Option<(String, SecretString)>,
         from: &str,
         timeout: std::time::Duration,
+        extra_root: Option<&[u8]>,
     ) -> anyhow::Result<Self> {
-        let mut builder = match security {
-            Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)?,
-            Security::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)?,
-            Security::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+        let tls = || -> anyhow::Result<TlsParameters> {
+            let mut params = TlsParameters::builder(host.to_owned());
+            if let Some(pem) = extra_root {
+                params = params.add_root_certificate(Certificate::from_pem(pem)?);
+            }
+            Ok(params.build_rustls()?)
         };
-        builder = builder.port(port).timeout(Some(timeout));
+        let tls = match security {
+            Security::Tls => Tls::Wrapper(tls()?),
+            // Required: a server that cannot upgrade gets no credentials
+            // and no mail (no downgrade to plain text).
+            Security::StartTls => Tls::Required(tls()?),
+            Security::None => Tls::None,
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+            .port(port)
+            .tls(tls)
+            .timeout(Some(timeout));
         if let Some((user, password)) = credentials {
             builder =
                 builder.credentials(Credentials::new(user, password.expose_secret().to_owned()));

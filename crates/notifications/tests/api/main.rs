@@ -27,6 +27,7 @@ on_both_backends!(
     a_server_refusing_for_a_while_gets_the_message_once,
     a_permanent_refusal_fails_at_once_and_an_endless_one_after_n_tries,
     smtp_authentication_is_used_and_a_wrong_password_is_final,
+    mail_goes_over_starttls_and_implicit_tls,
     sendgrid_gets_the_documented_request_and_outages_are_retried,
     customers_who_opt_in_get_sms_through_twilio,
     preferences_turn_order_mail_off_but_not_security_mail,
@@ -569,4 +570,35 @@ async fn smtp_authentication_is_used_and_a_wrong_password_is_final(backend: Back
     let failed = wait_delivery(&app, &admin, "welcome", "failed").await;
     assert_eq!(failed["attempts"], 1, "535 is final");
     assert_eq!(smtp.messages().len(), 1);
+}
+
+async fn mail_goes_over_starttls_and_implicit_tls(backend: Backend) {
+    for (mode, security) in [("starttls", "starttls"), ("implicit", "tls")] {
+        let smtp = SmtpServer::start_tls(mode);
+        let (port, ca) = (smtp.port, smtp.ca_file());
+        let app = spawn_with(backend, move |cfg| {
+            smtp_config(cfg, port);
+            cfg.notifications.smtp_security = security.into();
+            cfg.notifications.smtp_ca_file = Some(ca);
+        })
+        .await;
+        let user = app.register(mode).await;
+        let mails = smtp.wait_for(1, WAIT).await;
+        assert_eq!(mails.len(), 1, "{mode}");
+        assert_eq!(mails[0]["rcpt_tos"], json!([user.email]));
+    }
+    // Without trusting the private CA the certificate is refused: nothing
+    // goes out in clear text instead.
+    let smtp = SmtpServer::start_tls("starttls");
+    let port = smtp.port;
+    let app = spawn_with(backend, move |cfg| {
+        smtp_config(cfg, port);
+        cfg.notifications.smtp_security = "starttls".into();
+        cfg.notifications.max_attempts = 2;
+    })
+    .await;
+    app.register("mia").await;
+    let admin = app.admin_token().await;
+    wait_delivery(&app, &admin, "welcome", "failed").await;
+    assert!(smtp.messages().is_empty());
 }
