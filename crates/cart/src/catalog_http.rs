@@ -12,18 +12,18 @@ use uuid::Uuid;
 
 /// Reads variants from the catalog's API, with a timeout.
 pub struct HttpCatalog {
-    base: String,
+    endpoints: std::sync::Arc<platform::discovery::Endpoints>,
     client: reqwest::Client,
 }
 
 impl HttpCatalog {
-    /// A client of the catalog at `base` (e.g. `http://catalog:8080`).
-    pub fn new(base: &str, timeout: Duration) -> anyhow::Result<Self> {
+    /// A client of the catalog instances `endpoints` finds (etcd, or a fixed URL).
+    pub fn new(
+        endpoints: std::sync::Arc<platform::discovery::Endpoints>,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder().timeout(timeout).build()?;
-        Ok(Self {
-            base: base.trim_end_matches('/').to_owned(),
-            client,
-        })
+        Ok(Self { endpoints, client })
     }
 }
 
@@ -37,9 +37,14 @@ fn unavailable(detail: impl ToString) -> ClientError {
 impl CatalogClient for HttpCatalog {
     fn variant(&self, variant_id: Uuid) -> BoxFuture<'_, Result<Option<VariantInfo>, ClientError>> {
         Box::pin(async move {
+            let base = self
+                .endpoints
+                .pick()
+                .await
+                .ok_or_else(|| unavailable("no catalog instance is registered"))?;
             let mut request = self
                 .client
-                .get(format!("{}/api/v1/variants/{variant_id}", self.base));
+                .get(format!("{base}/api/v1/variants/{variant_id}"));
             if let Some(traceparent) = platform::telemetry::outgoing_traceparent() {
                 request = request.header("traceparent", traceparent);
             }

@@ -8,7 +8,7 @@ use eventbus::EventBusConfig;
 use notifications::NotificationsConfig;
 use orders::OrdersConfig;
 use payments::PaymentsConfig;
-use platform::config::{AuthConfig, DatabaseConfig, HttpConfig, TelemetryConfig};
+use platform::config::{AuthConfig, DatabaseConfig, DiscoveryConfig, HttpConfig, TelemetryConfig};
 use serde::Deserialize;
 use users::UsersConfig;
 
@@ -20,6 +20,7 @@ const LIST_KEYS: &[&str] = &[
     "http.cors_origins",
     "eventbus.redelivery_backoff_ms",
     "orders.payment_providers",
+    "discovery.middlewares",
 ];
 
 /// Everything `mercato` reads at start.
@@ -36,6 +37,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// `[eventbus]`
     pub eventbus: EventBusConfig,
+    /// `[discovery]`
+    pub discovery: DiscoveryConfig,
     /// `[users]`
     pub users: UsersConfig,
     /// `[catalog]`
@@ -65,6 +68,7 @@ impl Config {
         self.database.validate()?;
         self.auth.validate()?;
         self.eventbus.validate()?;
+        self.discovery.validate()?;
         self.users.validate()?;
         self.catalog.validate()?;
         self.cart.validate()?;

@@ -28,6 +28,15 @@ pub struct App {
     background: Vec<BackgroundTask>,
     stop: CancellationToken,
     eventbus: EventBusConfig,
+    registry: Option<Registry>,
+}
+
+/// This process's registration in etcd.
+struct Registry {
+    etcd: platform::discovery::Etcd,
+    cfg: platform::config::DiscoveryConfig,
+    targets: Vec<Target>,
+    status: platform::discovery::RegistryStatus,
 }
 
 /// A service's periodic job (janitors), started by `serve` and stopped by
@@ -51,6 +60,31 @@ impl App {
         let mut openapi: Option<utoipa::openapi::OpenApi> = None;
         let mut checks = vec![bus_check(&bus)];
         let mut databases = Vec::new();
+        let etcd = cfg
+            .discovery
+            .etcd_url
+            .as_deref()
+            .map(platform::discovery::Etcd::new)
+            .transpose()?;
+        let registry = etcd.clone().map(|etcd| Registry {
+            etcd,
+            cfg: cfg.discovery.clone(),
+            targets: targets.to_vec(),
+            status: platform::discovery::RegistryStatus::default(),
+        });
+        if let Some(registry) = &registry {
+            let status = registry.status.clone();
+            checks.push(ReadinessCheck {
+                name: "registry.etcd".into(),
+                probe: Arc::new(move || {
+                    let up = status.is_registered();
+                    Box::pin(async move { up })
+                }),
+                // Requests are served without it; the gateway keeps the
+                // last routes it saw.
+                critical: false,
+            });
+        }
 
         let mut local_keys: Option<Arc<dyn KeySource>> = None;
         if targets.contains(&Target::Users) {
@@ -138,12 +172,18 @@ impl App {
                 &cfg.cart.catalog_url,
             ) {
                 (Some(service), _) => Arc::new(catalog::client::InProcessCatalog(service.clone())),
-                (None, Some(url)) => Arc::new(cart::catalog_http::HttpCatalog::new(
-                    url,
-                    Duration::from_millis(cfg.cart.catalog_timeout_ms),
-                )?),
-                (None, None) => anyhow::bail!(
-                    "cart reads the catalog: set cart.catalog_url (MERCATO__CART__CATALOG_URL) when catalog does not run in this process"
+                (None, url) if url.is_some() || etcd.is_some() => {
+                    Arc::new(cart::catalog_http::HttpCatalog::new(
+                        Arc::new(platform::discovery::Endpoints::new(
+                            catalog::NAME,
+                            etcd.clone(),
+                            url.clone(),
+                        )),
+                        Duration::from_millis(cfg.cart.catalog_timeout_ms),
+                    )?)
+                }
+                (None, _) => anyhow::bail!(
+                    "cart reads the catalog: set discovery.etcd_url or cart.catalog_url (MERCATO__CART__CATALOG_URL) when catalog does not run in this process"
                 ),
             };
             let service = Arc::new(cart::CartService::new(
@@ -190,12 +230,18 @@ impl App {
                 &cfg.orders.cart_url,
             ) {
                 (Some(service), _) => Arc::new(cart::client::InProcessCart(service.clone())),
-                (None, Some(url)) => Arc::new(orders::cart_http::HttpCart::new(
-                    url,
-                    Duration::from_millis(cfg.orders.cart_timeout_ms),
-                )?),
-                (None, None) => anyhow::bail!(
-                    "orders reads carts: set orders.cart_url (MERCATO__ORDERS__CART_URL) when cart does not run in this process"
+                (None, url) if url.is_some() || etcd.is_some() => {
+                    Arc::new(orders::cart_http::HttpCart::new(
+                        Arc::new(platform::discovery::Endpoints::new(
+                            cart::NAME,
+                            etcd.clone(),
+                            url.clone(),
+                        )),
+                        Duration::from_millis(cfg.orders.cart_timeout_ms),
+                    )?)
+                }
+                (None, _) => anyhow::bail!(
+                    "orders reads carts: set discovery.etcd_url or orders.cart_url (MERCATO__ORDERS__CART_URL) when cart does not run in this process"
                 ),
             };
             let service = Arc::new(orders::OrdersService::new(
@@ -303,6 +349,7 @@ impl App {
             background,
             stop,
             eventbus: cfg.eventbus.clone(),
+            registry,
         })
     }
 
@@ -339,11 +386,23 @@ impl App {
                 ))
             })
             .collect();
-        let jobs: Vec<_> = self
+        let mut jobs: Vec<_> = self
             .background
             .into_iter()
             .map(|task| tokio::spawn(task(background.clone())))
             .collect();
+        if let Some(registry) = self.registry {
+            // Leaves the registry when the drain starts, so the gateway
+            // sends nothing new to an instance that is going away.
+            let registrations = registry.registrations(listener.local_addr()?).await?;
+            jobs.push(tokio::spawn(platform::discovery::run_registration(
+                registry.etcd,
+                registrations,
+                registry.cfg.lease_ttl_secs,
+                registry.status,
+                shutdown.clone(),
+            )));
+        }
         let result = server::serve(listener, self.router, shutdown, grace).await;
         background.cancel();
         for task in relays.into_iter().chain(jobs) {
@@ -373,6 +432,65 @@ fn idempotency_janitor(db: Db) -> BackgroundTask {
             }
         })
     })
+}
+
+impl Registry {
+    /// One registration per service this process runs, at the address
+    /// others reach it by.
+    async fn registrations(
+        &self,
+        listening: std::net::SocketAddr,
+    ) -> anyhow::Result<Vec<platform::discovery::Registration>> {
+        let url = match &self.cfg.advertise_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => {
+                let ip = if listening.ip().is_unspecified() {
+                    self.local_ip().await?
+                } else {
+                    listening.ip()
+                };
+                format!("http://{}", std::net::SocketAddr::new(ip, listening.port()))
+            }
+        };
+        let instance = url
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .replace(['/', ':', '.'], "-");
+        Ok(self
+            .targets
+            .iter()
+            .map(|target| platform::discovery::Registration {
+                service: target.name().to_owned(),
+                instance: format!("{}-{instance}", target.name()),
+                url: url.clone(),
+                rule: platform::discovery::path_rule(target.route_prefixes()),
+                middlewares: self.cfg.middlewares.clone(),
+            })
+            .collect())
+    }
+
+    /// This host's address on the route to etcd (what other hosts on that
+    /// network reach it by); no packet is sent.
+    async fn local_ip(&self) -> anyhow::Result<std::net::IpAddr> {
+        let url = self.cfg.etcd_url.as_deref().unwrap_or_default();
+        let host = url
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        let target = tokio::net::lookup_host(if host.contains(':') {
+            host.to_owned()
+        } else {
+            format!("{host}:2379")
+        })
+        .await?
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("discovery.etcd_url: {host} does not resolve"))?;
+        let socket = tokio::net::UdpSocket::bind(("0.0.0.0", 0)).await?;
+        socket.connect(target).await?;
+        Ok(socket.local_addr()?.ip())
+    }
 }
 
 /// Token checks for a service: the in-process keys when users runs here,
@@ -422,6 +540,7 @@ fn bus_check(bus: &Arc<dyn EventBus>) -> ReadinessCheck {
             let bus = bus.clone();
             Box::pin(async move { bus.is_ready().await })
         }),
+        critical: true,
     }
 }
 
@@ -433,6 +552,7 @@ fn database_check(name: &str, db: &Db) -> ReadinessCheck {
             let db = db.clone();
             Box::pin(async move { db.ping().await })
         }),
+        critical: true,
     }
 }
 

@@ -42,6 +42,23 @@ impl Target {
         }
     }
 
+    /// The path prefixes the service owns (the gateway routes by them).
+    pub fn route_prefixes(self) -> &'static [&'static str] {
+        match self {
+            Self::Users => &["/api/v1/auth", "/api/v1/users", "/.well-known/jwks.json"],
+            Self::Catalog => &[
+                "/api/v1/categories",
+                "/api/v1/products",
+                "/api/v1/variants",
+                "/api/v1/inventory",
+            ],
+            Self::Cart => &["/api/v1/carts"],
+            Self::Orders => &["/api/v1/orders"],
+            Self::Payments => &["/api/v1/payments", "/api/v1/webhooks"],
+            Self::Notifications => &["/api/v1/notifications"],
+        }
+    }
+
     /// Parses `all` or a comma-separated list of service names.
     pub fn parse_list(raw: &str) -> anyhow::Result<Vec<Target>> {
         let mut targets = Vec::new();

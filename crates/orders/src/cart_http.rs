@@ -15,18 +15,18 @@ use uuid::Uuid;
 
 /// Reads carts from the cart service's API, with a timeout.
 pub struct HttpCart {
-    base: String,
+    endpoints: std::sync::Arc<platform::discovery::Endpoints>,
     client: reqwest::Client,
 }
 
 impl HttpCart {
-    /// A client of the cart service at `base` (e.g. `http://cart:8080`).
-    pub fn new(base: &str, timeout: Duration) -> anyhow::Result<Self> {
+    /// A client of the cart instances `endpoints` finds (etcd, or a fixed URL).
+    pub fn new(
+        endpoints: std::sync::Arc<platform::discovery::Endpoints>,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder().timeout(timeout).build()?;
-        Ok(Self {
-            base: base.trim_end_matches('/').to_owned(),
-            client,
-        })
+        Ok(Self { endpoints, client })
     }
 }
 
@@ -68,9 +68,12 @@ impl CartClient for HttpCart {
         caller: CartCaller<'a>,
     ) -> BoxFuture<'a, Result<Option<CartSnapshot>, ClientError>> {
         Box::pin(async move {
-            let mut request = self
-                .client
-                .get(format!("{}/api/v1/carts/{cart_id}", self.base));
+            let base = self
+                .endpoints
+                .pick()
+                .await
+                .ok_or_else(|| unavailable("no cart instance is registered"))?;
+            let mut request = self.client.get(format!("{base}/api/v1/carts/{cart_id}"));
             if let Some(token) = caller.bearer {
                 request = request.bearer_auth(token);
             }

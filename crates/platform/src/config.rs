@@ -187,3 +187,43 @@ impl AuthConfig {
         Ok(())
     }
 }
+
+/// `[discovery]`: registration in etcd (for Traefik and for the services
+/// that call this one), and lookups of other services there.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoveryConfig {
+    /// etcd client URL, e.g. `http://etcd:2379`; unset: no registration,
+    /// other services are reached at their configured URLs.
+    pub etcd_url: Option<String>,
+    /// Lease of the instance's keys: a crashed instance drops out after this.
+    pub lease_ttl_secs: u64,
+    /// How other hosts reach this instance, e.g. `http://10.0.3.7:8080`;
+    /// unset: this host's address toward etcd and the listening port.
+    pub advertise_url: Option<String>,
+    /// Traefik middlewares every router applies (defined in Traefik's own
+    /// configuration), e.g. `["mercato-retry@file"]`.
+    pub middlewares: Vec<String>,
+}
+
+impl DiscoveryConfig {
+    /// Checks URLs and the lease.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        for (key, url) in [
+            ("discovery.etcd_url", &self.etcd_url),
+            ("discovery.advertise_url", &self.advertise_url),
+        ] {
+            if let Some(url) = url {
+                anyhow::ensure!(
+                    url.starts_with("http://") || url.starts_with("https://"),
+                    "{key} must be an http(s) URL"
+                );
+            }
+        }
+        anyhow::ensure!(
+            (2..=300).contains(&self.lease_ttl_secs),
+            "discovery.lease_ttl_secs must be within 2..=300"
+        );
+        Ok(())
+    }
+}

@@ -12,6 +12,7 @@ pub mod address;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod discovery;
 pub mod email;
 pub mod http;
 pub mod idempotency;

@@ -7,6 +7,7 @@
 // Test support: a failed setup step should stop the test loudly.
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
+pub mod etcd;
 pub mod events;
 pub mod fakes;
 pub mod nats;

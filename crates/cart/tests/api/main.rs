@@ -412,8 +412,10 @@ async fn idle_carts_expire_after_the_configured_days(backend: Backend) {
         .execute(db.pool())
         .await
         .unwrap();
-    let catalog =
-        Arc::new(cart::catalog_http::HttpCatalog::new(&app.base, Duration::from_secs(2)).unwrap());
+    let endpoints = platform::discovery::Endpoints::new("catalog", None, Some(app.base.clone()));
+    let catalog = Arc::new(
+        cart::catalog_http::HttpCatalog::new(Arc::new(endpoints), Duration::from_secs(2)).unwrap(),
+    );
     let service = cart::CartService::new(db, app.config.cart.clone(), catalog);
     assert_eq!(service.expire_idle().await.unwrap(), 1);
     app.get(&format!("/api/v1/carts/{stale}"), None)

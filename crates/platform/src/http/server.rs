@@ -22,6 +22,10 @@ pub struct ReadinessCheck {
     pub name: String,
     /// Resolves to true when the dependency answers.
     pub probe: Arc<dyn Fn() -> BoxFuture<'static, bool> + Send + Sync>,
+    /// Whether the instance can serve without it. A non-critical check
+    /// that is down is reported but does not make the answer a 503 (the
+    /// service registry: requests still work while it is away).
+    pub critical: bool,
 }
 
 impl std::fmt::Debug for ReadinessCheck {
@@ -69,12 +73,14 @@ async fn ready(State(checks): State<Arc<Vec<ReadinessCheck>>>) -> Response {
     .await;
     let down: Vec<&str> = results
         .iter()
-        .filter(|r| r.status == "down")
-        .map(|r| r.name.as_str())
+        .zip(checks.iter())
+        .filter(|(r, c)| r.status == "down" && c.critical)
+        .map(|(r, _)| r.name.as_str())
         .collect();
     if down.is_empty() {
+        let degraded = results.iter().any(|r| r.status == "down");
         Json(Health {
-            status: "up",
+            status: if degraded { "degraded" } else { "up" },
             checks: results,
         })
         .into_response()
