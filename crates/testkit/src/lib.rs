@@ -13,6 +13,7 @@ pub mod fakes;
 pub mod nats;
 pub mod shop;
 pub mod smtp;
+pub mod traefik;
 
 use std::{sync::Arc, time::Duration};
 
