@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use contracts::clients::{
     ClientError,
-    cart::{CartCaller, CartClient, CartSnapshot},
+    cart::{CartCaller, CartClient, CartSnapshot, OrderedUnits},
 };
 use futures::future::BoxFuture;
 use uuid::Uuid;
@@ -24,6 +24,24 @@ impl CartClient for InProcessCart {
         Box::pin(async move {
             self.0
                 .snapshot(cart_id, caller.customer_id)
+                .await
+                .map_err(|e| ClientError::Unavailable {
+                    service: "cart",
+                    detail: e.to_string(),
+                })
+        })
+    }
+
+    fn checkout<'a>(
+        &'a self,
+        cart_id: Uuid,
+        _caller: CartCaller<'a>,
+        order_id: Uuid,
+        units: &'a [OrderedUnits],
+    ) -> BoxFuture<'a, Result<(), ClientError>> {
+        Box::pin(async move {
+            self.0
+                .checkout(cart_id, order_id, units)
                 .await
                 .map_err(|e| ClientError::Unavailable {
                     service: "cart",

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use contracts::clients::{
     ClientError,
-    cart::{CartLine, CartSnapshot},
+    cart::{CartLine, CartSnapshot, OrderedUnits},
     catalog::{CatalogClient, VariantInfo},
 };
 use platform::{auth::AuthUser, db::Db, time::now_millis};
@@ -356,21 +356,55 @@ impl CartService {
         Ok(())
     }
 
-    /// Handles `order.placed` once: the ordered units leave the cart they
-    /// came from (units added since stay).
+    /// Takes an order's units out of its cart, once per order: asked by
+    /// orders right after placing (so the next look at the cart is right)
+    /// and again by `order.placed` (in case that call failed).
+    pub async fn checkout(
+        &self,
+        cart_id: Uuid,
+        order_id: Uuid,
+        units: &[OrderedUnits],
+    ) -> Result<()> {
+        let mut tx = self.db.begin_write().await?;
+        if eventbus::inbox::claim(&mut tx, "cart-orders", order_id).await? {
+            for unit in units {
+                store::take(&mut tx, cart_id, unit.variant_id, unit.quantity).await?;
+            }
+            store::touch(&mut *tx, cart_id, now_millis()).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Checkout as the cart API offers it: only on a cart the caller may see.
+    pub async fn checkout_for(
+        &self,
+        cart_id: Uuid,
+        caller: Option<&AuthUser>,
+        order_id: Uuid,
+        units: &[OrderedUnits],
+    ) -> Result<CartView> {
+        let cart = self.accessible(cart_id, caller).await?;
+        self.checkout(cart_id, order_id, units).await?;
+        self.view(cart).await
+    }
+
+    /// Handles `order.placed`: the ordered units leave the cart they came
+    /// from (units added since stay).
     pub async fn on_order_placed(&self, event: &eventbus::Envelope) -> anyhow::Result<()> {
         let placed: contracts::events::orders::OrderPlaced = event.payload()?;
         let Some(cart_id) = placed.cart_id else {
             return Ok(());
         };
-        let mut tx = self.db.begin_write().await?;
-        if eventbus::inbox::claim(&mut tx, "cart-orders", event.id).await? {
-            for line in &placed.lines {
-                store::take(&mut tx, cart_id, line.variant_id, line.quantity).await?;
-            }
-            store::touch(&mut *tx, cart_id, now_millis()).await?;
-        }
-        tx.commit().await?;
+        let units: Vec<OrderedUnits> = placed
+            .lines
+            .iter()
+            .map(|l| OrderedUnits {
+                variant_id: l.variant_id,
+                quantity: l.quantity,
+            })
+            .collect();
+        self.checkout(cart_id, placed.order_id, &units).await?;
         Ok(())
     }
 

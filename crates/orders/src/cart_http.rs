@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use contracts::clients::{
     ClientError,
-    cart::{CartCaller, CartClient, CartLine, CartSnapshot},
+    cart::{CartCaller, CartClient, CartLine, CartSnapshot, OrderedUnits},
 };
 use futures::future::BoxFuture;
 use serde::Deserialize;
@@ -104,6 +104,38 @@ impl CartClient for HttpCart {
                 }
                 reqwest::StatusCode::NOT_FOUND => Ok(None),
                 s => Err(unavailable(format!("answered {s}"))),
+            }
+        })
+    }
+
+    fn checkout<'a>(
+        &'a self,
+        cart_id: Uuid,
+        caller: CartCaller<'a>,
+        order_id: Uuid,
+        units: &'a [OrderedUnits],
+    ) -> BoxFuture<'a, Result<(), ClientError>> {
+        Box::pin(async move {
+            let base = self
+                .endpoints
+                .pick()
+                .await
+                .ok_or_else(|| unavailable("no cart instance is registered"))?;
+            let mut request = self
+                .client
+                .post(format!("{base}/api/v1/carts/{cart_id}/checkout"))
+                .json(&serde_json::json!({"order_id": order_id, "lines": units}));
+            if let Some(token) = caller.bearer {
+                request = request.bearer_auth(token);
+            }
+            if let Some(traceparent) = platform::telemetry::outgoing_traceparent() {
+                request = request.header("traceparent", traceparent);
+            }
+            let response = request.send().await.map_err(unavailable)?;
+            if response.status().is_success() {
+                Ok(())
+            } else {
+                Err(unavailable(format!("answered {}", response.status())))
             }
         })
     }

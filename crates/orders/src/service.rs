@@ -7,7 +7,7 @@ use std::sync::Arc;
 use contracts::{
     clients::{
         ClientError,
-        cart::{CartCaller, CartClient},
+        cart::{CartCaller, CartClient, OrderedUnits},
     },
     events::{
         Event,
@@ -325,6 +325,24 @@ impl OrdersService {
                 idempotency::complete(&mut tx, caller, key, &stored).await?;
             }
             self.outbox.commit(tx).await?;
+            // Empty the cart now, so that the customer's next look (or next
+            // checkout) sees it without these units; order.placed does it
+            // again if this call fails, and the cart counts each order once.
+            let units: Vec<OrderedUnits> = order
+                .items
+                .iter()
+                .map(|l| OrderedUnits {
+                    variant_id: l.variant_id,
+                    quantity: l.quantity,
+                })
+                .collect();
+            let caller = CartCaller {
+                customer_id: order.customer_id,
+                bearer,
+            };
+            if let Err(e) = self.cart.checkout(cart.id, caller, order.id, &units).await {
+                tracing::warn!(order.id = %order.id, error.message = %e, "emptying the cart failed; order.placed will");
+            }
             metrics::counter!("orders_placed_total").increment(1);
             tracing::info!(order.id = %order.id, order.number = %order.number, total = order.total, "order placed");
             return Ok(Placed::Created(Box::new(order), body));

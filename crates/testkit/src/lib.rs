@@ -244,6 +244,20 @@ pub struct Customer {
 }
 
 impl TestApp {
+    /// A client of another address (a gateway in front of several
+    /// processes) with this app's configuration, for the same helpers.
+    pub fn pointed_at(&self, base: &str) -> TestApp {
+        TestApp {
+            base: base.trim_end_matches('/').to_owned(),
+            client: self.client.clone(),
+            config: self.config.clone(),
+            backend: self.backend,
+            bus: self.bus.clone(),
+            shutdown: CancellationToken::new(),
+            _data: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
     /// Starts a graceful shutdown, as SIGTERM does.
     pub fn begin_shutdown(&self) {
         self.shutdown.cancel();

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::{
     CartState,
-    dto::{AddItemIn, CartIn, CartOut, QuantityIn},
+    dto::{AddItemIn, CartIn, CartOut, CheckoutIn, QuantityIn},
 };
 use crate::{
     error::{CartError, Result},
@@ -137,4 +137,41 @@ pub(super) async fn claim(
     Path(cart_id): Path<String>,
 ) -> Result<Json<CartOut>> {
     out(state.service.claim(id(&cart_id, "cart")?, &caller).await?)
+}
+
+/// Take an order's units out of the cart (called by orders after placing;
+/// each order counts once).
+#[utoipa::path(post, path = "/api/v1/carts/{id}/checkout", tag = "cart", params(("id" = Uuid, Path)),
+    request_body = CheckoutIn,
+    responses((status = 200, body = CartOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub(super) async fn checkout(
+    State(state): State<CartState>,
+    MaybeAuthUser(caller): MaybeAuthUser,
+    Path(cart_id): Path<String>,
+    ValidJson(body): ValidJson<CheckoutIn>,
+) -> Result<Json<CartOut>> {
+    let cart_id = id(&cart_id, "cart")?;
+    if body.lines.len() > crate::domain::LINES_MAX
+        || body
+            .lines
+            .iter()
+            .any(|l| crate::domain::check_quantity(l.quantity).is_err())
+    {
+        return Err(CartError::field(
+            "lines",
+            "at most 100 lines of 1 to 99 units each",
+        ));
+    }
+    let units: Vec<contracts::clients::cart::OrderedUnits> = body
+        .lines
+        .iter()
+        .map(|l| contracts::clients::cart::OrderedUnits {
+            variant_id: l.variant_id,
+            quantity: l.quantity,
+        })
+        .collect();
+    out(state
+        .service
+        .checkout_for(cart_id, caller.as_ref(), body.order_id, &units)
+        .await?)
 }

@@ -35,6 +35,26 @@ pub struct QuantityIn {
     pub quantity: i64,
 }
 
+/// `POST /carts/{id}/checkout`: what an order took out of the cart.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutIn {
+    /// The order (each order's units leave the cart once).
+    pub order_id: Uuid,
+    /// Units per variant.
+    pub lines: Vec<CheckoutLineIn>,
+}
+
+/// One line of a [`CheckoutIn`].
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutLineIn {
+    /// Variant.
+    pub variant_id: Uuid,
+    /// Units, 1..=99.
+    pub quantity: i64,
+}
+
 /// A cart line.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ItemOut {

@@ -41,6 +41,7 @@ pub fn router(state: CartState) -> (axum::Router, utoipa::openapi::OpenApi) {
         .routes(routes!(carts::add_item))
         .routes(routes!(carts::set_quantity, carts::remove_item))
         .routes(routes!(carts::claim))
+        .routes(routes!(carts::checkout))
         .with_state(state)
         .split_for_parts()
 }

@@ -46,7 +46,17 @@ pub struct CartCaller<'a> {
     pub bearer: Option<&'a str>,
 }
 
-/// Reads carts. A cart the caller may not see is `None`.
+/// Units of a variant that an order took out of a cart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderedUnits {
+    /// Variant.
+    pub variant_id: Uuid,
+    /// Units.
+    pub quantity: i64,
+}
+
+/// Reads carts, and empties them of what was ordered. A cart the caller
+/// may not see is `None`.
 pub trait CartClient: Send + Sync + 'static {
     /// The cart, if the caller may see it.
     fn cart<'a>(
@@ -54,4 +64,14 @@ pub trait CartClient: Send + Sync + 'static {
         cart_id: Uuid,
         caller: CartCaller<'a>,
     ) -> BoxFuture<'a, Result<Option<CartSnapshot>, ClientError>>;
+
+    /// Takes the ordered units out of the cart, once per order (the cart
+    /// does the same on `order.placed`; whichever comes first counts).
+    fn checkout<'a>(
+        &'a self,
+        cart_id: Uuid,
+        caller: CartCaller<'a>,
+        order_id: Uuid,
+        units: &'a [OrderedUnits],
+    ) -> BoxFuture<'a, Result<(), ClientError>>;
 }

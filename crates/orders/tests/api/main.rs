@@ -74,6 +74,9 @@ async fn journey(app: &TestApp) {
     assert_eq!(order["items"].as_array().unwrap().len(), 2);
     assert_eq!(order["items"][0]["line_total"]["amount"], 5000);
     assert_eq!(order["shipping_address"]["country"], "GB");
+    // The cart is empty as soon as the order exists.
+    let emptied = app.get(&format!("/api/v1/carts/{cart}"), token).await;
+    assert_eq!(emptied.body["items"], json!([]), "{}", emptied.text);
     let number = order["number"].as_str().unwrap();
     assert_eq!(number.len(), 11, "{number}");
     let order_id = id(order);

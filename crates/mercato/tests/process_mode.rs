@@ -1,0 +1,294 @@
+//! Distributed mode as processes on loopback: every service is its own
+//! `mercato serve --target X` process on PostgreSQL (a schema each) and
+//! NATS, registered in etcd, behind Traefik. The customer journey runs
+//! through the gateway only; NATS restarts during checkouts lose and double
+//! nothing; the whole stack stopped and started again keeps every order,
+//! user and cart.
+
+// Tests fail loudly; helpers outside #[test] functions need this said.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::zombie_processes
+)]
+
+use std::{
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::json;
+use testkit::{
+    Backend, Target, TestApp,
+    etcd::EtcdServer,
+    nats::NatsServer,
+    shop::{cart_with, pay, place, product, wait_status},
+    traefik::Traefik,
+};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The processes of one stack: a service per process.
+struct Stack {
+    children: Vec<(Target, Child, String)>,
+}
+
+struct Env<'a> {
+    data: &'a Path,
+    prefix: &'a str,
+    nats: String,
+    etcd: String,
+    gateway: String,
+}
+
+fn start(target: Target, env: &Env<'_>) -> (Child, String) {
+    let port = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mercato"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("MERCATO__") {
+            cmd.env_remove(key);
+        }
+    }
+    let log = std::fs::File::create(env.data.join(format!("{target}.log"))).unwrap();
+    cmd.env("MERCATO__DATABASE__URL", testkit::postgres_url())
+        .env("MERCATO__DATABASE__SCHEMA_PREFIX", env.prefix)
+        .env("MERCATO__DATABASE__DATA_DIR", env.data)
+        .env("MERCATO__EVENTBUS__NATS_URL", &env.nats)
+        .env("MERCATO__EVENTBUS__REDELIVERY_BACKOFF_MS", "50,100,200")
+        .env("MERCATO__EVENTBUS__RELAY_MAX_BACKOFF_MS", "500")
+        .env("MERCATO__DISCOVERY__ETCD_URL", &env.etcd)
+        .env("MERCATO__DISCOVERY__LEASE_TTL_SECS", "3")
+        .env("MERCATO__DISCOVERY__MIDDLEWARES", "mercato-retry@file")
+        .env(
+            "MERCATO__AUTH__JWKS_URL",
+            format!("{}/.well-known/jwks.json", env.gateway),
+        )
+        .env("MERCATO__USERS__ARGON2_MEMORY_KIB", "256")
+        .env("MERCATO__USERS__ARGON2_ITERATIONS", "1")
+        .env("MERCATO__USERS__ADMIN_EMAIL", testkit::ADMIN_EMAIL)
+        .env("MERCATO__USERS__ADMIN_PASSWORD", testkit::ADMIN_PASSWORD)
+        .env("MERCATO__CATALOG__DEMO_PRODUCTS", "0")
+        .env("MERCATO__TELEMETRY__FORMAT", "json")
+        .env("MERCATO__TELEMETRY__FILTER", "warn");
+    let child = cmd
+        .args([
+            "serve",
+            "--target",
+            target.name(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(log)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    (child, format!("http://127.0.0.1:{port}"))
+}
+
+async fn wait_ready(base: &str) {
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = reqwest::get(format!("{base}/health/ready")).await
+            && r.status() == 200
+        {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{base} not ready"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+impl Stack {
+    async fn start(env: &Env<'_>) -> Self {
+        let mut children = Vec::new();
+        for &target in Target::ALL {
+            let (child, base) = start(target, env);
+            children.push((target, child, base));
+        }
+        for (_, _, base) in &children {
+            wait_ready(base).await;
+        }
+        Self { children }
+    }
+
+    /// SIGTERM to every process; each drains, leaves etcd and exits.
+    fn stop(self) {
+        for (target, mut child, _) in self.children {
+            Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()
+                .unwrap();
+            let started = Instant::now();
+            while child.try_wait().unwrap().is_none() {
+                assert!(
+                    started.elapsed() < Duration::from_secs(30),
+                    "{target} did not stop"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+/// Waits until the gateway routes every service (their first registrations
+/// reach Traefik a moment after they are ready).
+async fn wait_routes(gateway: &str) {
+    let started = Instant::now();
+    for path in [
+        "/.well-known/jwks.json",
+        "/api/v1/products",
+        "/api/v1/carts/00000000-0000-0000-0000-000000000000",
+        "/api/v1/orders/00000000-0000-0000-0000-000000000000",
+        "/api/v1/payments/00000000-0000-0000-0000-000000000000",
+        "/api/v1/notifications",
+    ] {
+        loop {
+            let r = reqwest::get(format!("{gateway}{path}")).await.unwrap();
+            // 404 from Traefik itself has a plain-text body; ours are problem+json.
+            let ours = r
+                .headers()
+                .get("content-type")
+                .is_some_and(|v| v.to_str().unwrap_or("").contains("json"));
+            if ours {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the gateway never routed {path}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journey_runs_through_the_gateway_over_separate_processes() {
+    let mut nats = NatsServer::start();
+    let etcd = EtcdServer::start().await;
+    let traefik = Traefik::start(&etcd.url()).await;
+    let data = tempfile::tempdir().unwrap();
+    let prefix = format!("p{}_", uuid::Uuid::new_v4().simple());
+    let env = Env {
+        data: data.path(),
+        prefix: &prefix,
+        nats: nats.url(),
+        etcd: etcd.url(),
+        gateway: traefik.base.clone(),
+    };
+    let stack = Stack::start(&env).await;
+    wait_routes(&traefik.base).await;
+    // The test's own client, aimed at the gateway (its app only supplies
+    // the configuration the helpers read).
+    let local = testkit::spawn_targets(Backend::Postgres, &[Target::Users], |_| {}).await;
+    let gw: TestApp = local.pointed_at(&traefik.base);
+
+    // The journey, through the gateway only.
+    let admin = gw.admin_token().await;
+    let variants = product(&gw, "proc", &[(1500, 50)]).await;
+    let ann = gw.register("ann").await;
+    let token = Some(ann.access.as_str());
+    let cart = cart_with(&gw, token, &[(&variants[0], 2)]).await;
+    let order = place(&gw, token, &cart, None, Some("proc-1")).await;
+    order.expect(201);
+    let order = order.body["id"].as_str().unwrap().to_owned();
+    wait_status(&gw, &order, token, "awaiting_payment").await;
+    pay(&gw, &order, token, "4242424242424242")
+        .await
+        .expect(200);
+    wait_status(&gw, &order, token, "paid").await;
+    gw.post(
+        &format!("/api/v1/orders/{order}/ship"),
+        Some(&admin),
+        &json!({"carrier": "DHL", "tracking_number": "P1"}),
+    )
+    .await
+    .expect(200);
+    gw.post(
+        &format!("/api/v1/orders/{order}/deliver"),
+        Some(&admin),
+        &json!({}),
+    )
+    .await
+    .expect(200);
+    let started = Instant::now();
+    loop {
+        let mails = gw.get("/api/v1/notifications", token).await;
+        let templates: Vec<String> = mails.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["template"].as_str().unwrap().to_owned())
+            .collect();
+        if templates.len() >= 5 {
+            for t in [
+                "welcome",
+                "order_placed",
+                "order_paid",
+                "order_shipped",
+                "order_delivered",
+            ] {
+                assert!(templates.contains(&t.to_owned()), "{templates:?}");
+            }
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{templates:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // NATS restarts while checkouts are under way: every order still ends.
+    let mut orders = Vec::new();
+    for i in 0..10 {
+        let cart = cart_with(&gw, token, &[(&variants[0], 1)]).await;
+        let placed = place(&gw, token, &cart, None, Some(&format!("nats-{i}"))).await;
+        placed.expect(201);
+        orders.push(placed.body["id"].as_str().unwrap().to_owned());
+        if i == 4 {
+            nats.stop();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            nats.resume();
+        }
+    }
+    for order in &orders {
+        wait_status(&gw, order, token, "awaiting_payment").await;
+        pay(&gw, order, token, "4242424242424242").await.expect(200);
+    }
+    for order in &orders {
+        wait_status(&gw, order, token, "paid").await;
+    }
+    let mine = gw.get("/api/v1/orders?limit=100", token).await;
+    assert_eq!(
+        mine.body["items"].as_array().unwrap().len(),
+        11,
+        "no order lost or doubled"
+    );
+    let stock = testkit::shop::stock(&gw, &admin, "PROC-0").await;
+    assert_eq!(stock, (50 - 12, 0, 50 - 12), "each sold once");
+
+    // Everything stopped and started again: nothing is lost.
+    let open_cart = cart_with(&gw, token, &[(&variants[0], 3)]).await;
+    stack.stop();
+    let stack = Stack::start(&env).await;
+    wait_routes(&traefik.base).await;
+    let login = gw.login(&ann.email, testkit::GOOD_PASSWORD).await;
+    login.expect(200);
+    let token = login.body["access_token"].as_str().unwrap().to_owned();
+    let mine = gw.get("/api/v1/orders?limit=100", Some(&token)).await;
+    assert_eq!(mine.body["items"].as_array().unwrap().len(), 11);
+    let cart = gw
+        .get(&format!("/api/v1/carts/{open_cart}"), Some(&token))
+        .await;
+    cart.expect(200);
+    assert_eq!(cart.body["item_count"], 3);
+    stack.stop();
+}
