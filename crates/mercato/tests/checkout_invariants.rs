@@ -14,10 +14,11 @@
     clippy::zombie_processes
 )]
 
+mod common;
+
 use std::{
     collections::{HashMap, HashSet},
-    net::TcpListener,
-    process::{Child, Command, Stdio},
+    process::{Child, Stdio},
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -25,6 +26,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use common::{free_port, mercato_command, wait_ready};
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 use sqlx::Row as _;
@@ -315,14 +317,6 @@ async fn five_hundred_checkouts_for_a_hundred_units(backend: Backend) {
     assert!(watcher.await.unwrap() > 0);
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `mercato serve --target catalog` as its own process.
 fn start_catalog(
     backend: Backend,
@@ -332,12 +326,7 @@ fn start_catalog(
     nats: &str,
     jwks: &str,
 ) -> Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mercato"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("MERCATO__") {
-            cmd.env_remove(key);
-        }
-    }
+    let mut cmd = mercato_command();
     cmd.env("MERCATO__DATABASE__DATA_DIR", data)
         .env("MERCATO__EVENTBUS__NATS_URL", nats)
         .env("MERCATO__EVENTBUS__REDELIVERY_BACKOFF_MS", "50,100,200")
@@ -361,19 +350,6 @@ fn start_catalog(
     .stderr(Stdio::null())
     .spawn()
     .unwrap()
-}
-
-async fn wait_ready(base: &str) {
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(60) {
-        if let Ok(r) = reqwest::get(format!("{base}/health/ready")).await
-            && r.status() == 200
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the catalog process did not become ready");
 }
 
 async fn the_invariants_survive_a_killed_catalog(backend: Backend) {

@@ -9,14 +9,16 @@
     clippy::zombie_processes
 )]
 
+mod common;
+
 use std::{
     io::Write as _,
-    net::TcpListener,
     path::Path,
     process::{Child, Command, Output, Stdio},
     time::{Duration, Instant},
 };
 
+use common::{free_port, mercato_command};
 use serde_json::json;
 use testkit::{Backend, on_both_backends};
 
@@ -25,12 +27,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_mercato");
 /// A command with a private data folder (SQLite) or schema (PostgreSQL),
 /// cheap argon2, and no inherited MERCATO settings.
 fn mercato(backend: Backend, data: &Path, schema_prefix: &str) -> Command {
-    let mut cmd = Command::new(BIN);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("MERCATO__") {
-            cmd.env_remove(key);
-        }
-    }
+    let mut cmd = mercato_command();
     cmd.env("MERCATO__DATABASE__DATA_DIR", data)
         .env("MERCATO__USERS__ARGON2_MEMORY_KIB", "256")
         .env("MERCATO__USERS__ARGON2_ITERATIONS", "1")
@@ -41,14 +38,6 @@ fn mercato(backend: Backend, data: &Path, schema_prefix: &str) -> Command {
             .env("MERCATO__DATABASE__SCHEMA_PREFIX", schema_prefix);
     }
     cmd
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn create_admin(mut cmd: Command, email: &str, password: &str) -> Output {

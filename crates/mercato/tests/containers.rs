@@ -9,6 +9,8 @@
 // Tests fail loudly; helpers outside #[test] functions need this said.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::{
     path::PathBuf,
     process::Command,
@@ -19,6 +21,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use common::{free_port, served, wait_routes};
 use platform::discovery::Etcd;
 use serde_json::json;
 use testkit::{
@@ -105,46 +108,6 @@ fn local_image(prefix: &str) -> String {
         .to_owned()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn wait_routes(gateway: &str) {
-    let started = Instant::now();
-    for path in [
-        "/.well-known/jwks.json",
-        "/api/v1/products",
-        "/api/v1/carts/00000000-0000-0000-0000-000000000000",
-        "/api/v1/orders/00000000-0000-0000-0000-000000000000",
-        "/api/v1/payments/00000000-0000-0000-0000-000000000000",
-        "/api/v1/notifications",
-    ] {
-        loop {
-            let ours = reqwest::get(format!("{gateway}{path}"))
-                .await
-                .ok()
-                .and_then(|r| {
-                    r.headers()
-                        .get("content-type")
-                        .map(|v| v.to_str().unwrap_or("").contains("json"))
-                })
-                .unwrap_or(false);
-            if ours {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(180),
-                "the gateway never routed {path}"
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
-}
-
 /// The containers' addresses of the catalog instances registered in etcd.
 async fn catalog_urls(etcd: &Etcd) -> Vec<String> {
     etcd.prefix("traefik/http/services/catalog/loadBalancer/servers/")
@@ -153,19 +116,6 @@ async fn catalog_urls(etcd: &Etcd) -> Vec<String> {
         .into_iter()
         .map(|(_, url)| url)
         .collect()
-}
-
-async fn served(base: &str) -> u64 {
-    let Ok(r) = reqwest::get(format!("{base}/metrics")).await else {
-        return 0;
-    };
-    r.text()
-        .await
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.starts_with("http_requests_total{") && l.contains("/api/v1/products"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -213,7 +163,7 @@ async fn the_compose_stack_serves_scales_survives_and_persists() {
     };
     project.compose(&["up", "-d"]);
     let gateway = format!("http://127.0.0.1:{port}");
-    wait_routes(&gateway).await;
+    wait_routes(&gateway, Duration::from_secs(180)).await;
     let local = testkit::spawn_targets(Backend::Sqlite, &[Target::Users], |_| {}).await;
     let gw = local.pointed_at(&gateway);
     let etcd = Etcd::new(&format!("http://127.0.0.1:{etcd_port}")).unwrap();
@@ -252,11 +202,13 @@ async fn the_compose_stack_serves_scales_survives_and_persists() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     tokio::time::sleep(Duration::from_secs(2)).await; // Traefik follows etcd
-    let before: Vec<u64> = futures::future::join_all(urls.iter().map(|u| served(u))).await;
+    let before: Vec<u64> =
+        futures::future::join_all(urls.iter().map(|u| served(u, "/api/v1/products/{id}"))).await;
     for _ in 0..90 {
         gw.get("/api/v1/products/box", None).await.expect(200);
     }
-    let after: Vec<u64> = futures::future::join_all(urls.iter().map(|u| served(u))).await;
+    let after: Vec<u64> =
+        futures::future::join_all(urls.iter().map(|u| served(u, "/api/v1/products/{id}"))).await;
     for (i, (b, a)) in before.iter().zip(&after).enumerate() {
         assert!(a > b, "catalog {i} served nothing: {before:?} -> {after:?}");
     }
@@ -330,7 +282,7 @@ async fn the_compose_stack_serves_scales_survives_and_persists() {
     let open_cart = cart_with(&gw, token, &[(&variants[0], 4)]).await;
     project.compose(&["stop"]);
     project.compose(&["start"]);
-    wait_routes(&gateway).await;
+    wait_routes(&gateway, Duration::from_secs(180)).await;
     let login = gw.login(&bo.email, testkit::GOOD_PASSWORD).await;
     login.expect(200);
     let token = login.body["access_token"].as_str().unwrap().to_owned();

@@ -11,8 +11,11 @@
     clippy::zombie_processes
 )]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::{free_port, mercato_command};
 use platform::discovery::Etcd;
 use serde_json::json;
 use testkit::{Backend, Target, TestApp, etcd::EtcdServer, on_both_backends, spawn_targets};
@@ -98,25 +101,12 @@ async fn an_instance_registers_its_routes_and_leaves_on_shutdown(backend: Backen
     );
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 async fn a_crashed_instance_drops_out_when_its_lease_expires(backend: Backend) {
     let etcd_server = EtcdServer::start().await;
     let etcd = Etcd::new(&etcd_server.url()).unwrap();
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mercato"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("MERCATO__") {
-            cmd.env_remove(key);
-        }
-    }
+    let mut cmd = mercato_command();
     cmd.env("MERCATO__DATABASE__DATA_DIR", data.path())
         .env("MERCATO__DISCOVERY__ETCD_URL", etcd_server.url())
         .env("MERCATO__DISCOVERY__LEASE_TTL_SECS", "2")

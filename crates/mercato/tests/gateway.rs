@@ -10,9 +10,11 @@
     clippy::zombie_processes
 )]
 
+mod common;
+
 use std::{
     path::Path,
-    process::{Child, Command, Stdio},
+    process::{Child, Stdio},
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -20,6 +22,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use common::{free_port, mercato_command, served, wait_ready};
 use platform::discovery::Etcd;
 use serde_json::json;
 use testkit::{
@@ -30,14 +33,6 @@ on_both_backends!(three_catalogs_behind_traefik_and_one_crashes);
 
 const SERVERS: &str = "traefik/http/services/catalog/loadBalancer/servers/";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `mercato serve --target catalog` as its own process, registered in etcd.
 fn start_catalog(
     backend: Backend,
@@ -47,12 +42,7 @@ fn start_catalog(
     jwks: &str,
 ) -> (Child, String) {
     let port = free_port();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mercato"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("MERCATO__") {
-            cmd.env_remove(key);
-        }
-    }
+    let mut cmd = mercato_command();
     cmd.env("MERCATO__DATABASE__DATA_DIR", data)
         .env("MERCATO__DISCOVERY__ETCD_URL", etcd)
         .env("MERCATO__DISCOVERY__LEASE_TTL_SECS", "2")
@@ -80,40 +70,6 @@ fn start_catalog(
         .spawn()
         .unwrap();
     (child, format!("http://127.0.0.1:{port}"))
-}
-
-async fn wait_ready(base: &str) {
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = reqwest::get(format!("{base}/health/ready")).await
-            && r.status() == 200
-        {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "{base} not ready"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// GETs of `path` answered 200 by the instance at `base`, from its metrics.
-async fn served(base: &str, route: &str) -> u64 {
-    let text = reqwest::get(format!("{base}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .filter(|l| {
-            l.starts_with("http_requests_total{")
-                && l.contains(&format!("route=\"{route}\""))
-                && l.contains("status=\"200\"")
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
 }
 
 async fn three_catalogs_behind_traefik_and_one_crashes(backend: Backend) {

@@ -13,12 +13,15 @@
     clippy::zombie_processes
 )]
 
+mod common;
+
 use std::{
     path::Path,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
+use common::{free_port, mercato_command, wait_ready, wait_routes};
 use serde_json::json;
 use testkit::{
     Backend, Target, TestApp,
@@ -27,14 +30,6 @@ use testkit::{
     shop::{cart_with, pay, place, product, wait_status},
     traefik::Traefik,
 };
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The processes of one stack: a service per process.
 struct Stack {
@@ -51,12 +46,7 @@ struct Env<'a> {
 
 fn start(target: Target, env: &Env<'_>) -> (Child, String) {
     let port = free_port();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mercato"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("MERCATO__") {
-            cmd.env_remove(key);
-        }
-    }
+    let mut cmd = mercato_command();
     let log = std::fs::File::create(env.data.join(format!("{target}.log"))).unwrap();
     cmd.env("MERCATO__DATABASE__URL", testkit::postgres_url())
         .env("MERCATO__DATABASE__SCHEMA_PREFIX", env.prefix)
@@ -93,22 +83,6 @@ fn start(target: Target, env: &Env<'_>) -> (Child, String) {
     (child, format!("http://127.0.0.1:{port}"))
 }
 
-async fn wait_ready(base: &str) {
-    let started = Instant::now();
-    loop {
-        if let Ok(r) = reqwest::get(format!("{base}/health/ready")).await
-            && r.status() == 200
-        {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "{base} not ready"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 impl Stack {
     async fn start(env: &Env<'_>) -> Self {
         let mut children = Vec::new();
@@ -141,37 +115,6 @@ impl Stack {
     }
 }
 
-/// Waits until the gateway routes every service (their first registrations
-/// reach Traefik a moment after they are ready).
-async fn wait_routes(gateway: &str) {
-    let started = Instant::now();
-    for path in [
-        "/.well-known/jwks.json",
-        "/api/v1/products",
-        "/api/v1/carts/00000000-0000-0000-0000-000000000000",
-        "/api/v1/orders/00000000-0000-0000-0000-000000000000",
-        "/api/v1/payments/00000000-0000-0000-0000-000000000000",
-        "/api/v1/notifications",
-    ] {
-        loop {
-            let r = reqwest::get(format!("{gateway}{path}")).await.unwrap();
-            // 404 from Traefik itself has a plain-text body; ours are problem+json.
-            let ours = r
-                .headers()
-                .get("content-type")
-                .is_some_and(|v| v.to_str().unwrap_or("").contains("json"));
-            if ours {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "the gateway never routed {path}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_journey_runs_through_the_gateway_over_separate_processes() {
     let mut nats = NatsServer::start();
@@ -187,7 +130,7 @@ async fn the_journey_runs_through_the_gateway_over_separate_processes() {
         gateway: traefik.base.clone(),
     };
     let stack = Stack::start(&env).await;
-    wait_routes(&traefik.base).await;
+    wait_routes(&traefik.base, Duration::from_secs(30)).await;
     // The test's own client, aimed at the gateway (its app only supplies
     // the configuration the helpers read).
     let local = testkit::spawn_targets(Backend::Postgres, &[Target::Users], |_| {}).await;
@@ -279,7 +222,7 @@ async fn the_journey_runs_through_the_gateway_over_separate_processes() {
     let open_cart = cart_with(&gw, token, &[(&variants[0], 3)]).await;
     stack.stop();
     let stack = Stack::start(&env).await;
-    wait_routes(&traefik.base).await;
+    wait_routes(&traefik.base, Duration::from_secs(30)).await;
     let login = gw.login(&ann.email, testkit::GOOD_PASSWORD).await;
     login.expect(200);
     let token = login.body["access_token"].as_str().unwrap().to_owned();

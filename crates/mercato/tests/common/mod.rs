@@ -1,0 +1,101 @@
+//! Helpers shared by the tests that run `mercato` as separate processes
+//! (each test binary uses a part of them).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::{
+    process::Command,
+    time::{Duration, Instant},
+};
+
+/// A free port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The built `mercato` binary, without the `MERCATO__*` settings of the
+/// environment the tests run in.
+pub fn mercato_command() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mercato"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("MERCATO__") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+/// Waits until `base/health/ready` answers 200.
+pub async fn wait_ready(base: &str) {
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = reqwest::get(format!("{base}/health/ready")).await
+            && r.status() == 200
+        {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{base} did not become ready"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until the gateway routes every service: Traefik's own 404 is
+/// plain text, the services answer JSON (a resource or a problem).
+pub async fn wait_routes(gateway: &str, timeout: Duration) {
+    let started = Instant::now();
+    for path in [
+        "/.well-known/jwks.json",
+        "/api/v1/products",
+        "/api/v1/carts/00000000-0000-0000-0000-000000000000",
+        "/api/v1/orders/00000000-0000-0000-0000-000000000000",
+        "/api/v1/payments/00000000-0000-0000-0000-000000000000",
+        "/api/v1/notifications",
+    ] {
+        loop {
+            let ours = reqwest::get(format!("{gateway}{path}"))
+                .await
+                .ok()
+                .and_then(|r| {
+                    r.headers()
+                        .get("content-type")
+                        .map(|v| v.to_str().unwrap_or("").contains("json"))
+                })
+                .unwrap_or(false);
+            if ours {
+                break;
+            }
+            assert!(
+                started.elapsed() < timeout,
+                "the gateway never routed {path}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Requests to `route` answered 200 by the instance at `base`, from its
+/// metrics (0 when it cannot be read).
+pub async fn served(base: &str, route: &str) -> u64 {
+    let Ok(response) = reqwest::get(format!("{base}/metrics")).await else {
+        return 0;
+    };
+    let route = format!("route=\"{route}\"");
+    response
+        .text()
+        .await
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| {
+            l.starts_with("http_requests_total{")
+                && l.contains(&route)
+                && l.contains("status=\"200\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
