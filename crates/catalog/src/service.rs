@@ -15,6 +15,7 @@ use platform::{
     db::{self, Db},
     time::now_millis,
 };
+use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
 use crate::{
@@ -24,6 +25,7 @@ use crate::{
         slug, stock,
     },
     error::{CatalogError, Result},
+    reads::ReadCache,
     store::{
         categories::{self, Category},
         inventory::{self, Levels},
@@ -51,7 +53,11 @@ pub struct CatalogService {
     db: Db,
     cfg: CatalogConfig,
     outbox: Arc<Outbox>,
+    reads: ReadCache,
 }
+
+/// The topic of the database change notices catalog replicas exchange.
+const CHANGED: &str = "catalog_changed";
 
 impl std::fmt::Debug for CatalogService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -64,9 +70,26 @@ impl CatalogService {
     pub fn new(db: Db, cfg: CatalogConfig) -> Self {
         Self {
             outbox: Outbox::new(db.clone(), crate::NAME),
+            reads: ReadCache::new(cfg.read_cache_entries),
             db,
             cfg,
         }
+    }
+
+    /// Rendered public reads, valid until the catalog changes.
+    pub fn reads(&self) -> &ReadCache {
+        &self.reads
+    }
+
+    /// Commits a catalog write and its events. Every cached read dies: here
+    /// at once, in other replicas when the database's notice reaches them
+    /// (sent only if the transaction commits).
+    async fn commit_change(&self, mut tx: Transaction<'static, Any>) -> Result<()> {
+        self.db.notify(&mut tx, CHANGED).await?;
+        let committed = self.outbox.commit(tx).await;
+        // Also after a failed commit: its outcome is unknown.
+        self.reads.invalidate();
+        Ok(committed?)
     }
 
     /// The outbox its events go through.
@@ -100,9 +123,11 @@ impl CatalogService {
             parent_id,
         };
         self.check_category(&category).await?;
-        categories::insert(self.db.pool(), &category, now_millis())
+        let mut tx = self.db.begin_write().await?;
+        categories::insert(&mut *tx, &category, now_millis())
             .await
             .map_err(slug_taken)?;
+        self.commit_change(tx).await?;
         Ok(category)
     }
 
@@ -139,9 +164,11 @@ impl CatalogService {
                 "cannot be the category itself or one of its sub-categories",
             ));
         }
-        categories::update(self.db.pool(), &category, now_millis())
+        let mut tx = self.db.begin_write().await?;
+        categories::update(&mut *tx, &category, now_millis())
             .await
             .map_err(slug_taken)?;
+        self.commit_change(tx).await?;
         Ok(category)
     }
 
@@ -174,7 +201,7 @@ impl CatalogService {
         if !categories::delete(&mut *tx, id).await? {
             return Err(CatalogError::NotFound("category"));
         }
-        tx.commit().await?;
+        self.commit_change(tx).await?;
         Ok(())
     }
 
@@ -196,7 +223,7 @@ impl CatalogService {
         )
         .await
         .map_err(product_conflict)?;
-        tx.commit().await?;
+        self.commit_change(tx).await?;
         self.product(&id.to_string(), true).await
     }
 
@@ -239,7 +266,7 @@ impl CatalogService {
         if prices_or_status_changed(&before, &after) {
             self.emit_updated(&mut tx, &after).await?;
         }
-        self.outbox.commit(tx).await?;
+        self.commit_change(tx).await?;
         Ok(after)
     }
 
@@ -255,7 +282,7 @@ impl CatalogService {
             after.status = Status::Archived;
             self.emit_updated(&mut tx, &after).await?;
         }
-        self.outbox.commit(tx).await?;
+        self.commit_change(tx).await?;
         Ok(())
     }
 
@@ -402,7 +429,7 @@ impl CatalogService {
         let after = inventory::levels(&mut *tx, sku)
             .await?
             .ok_or(CatalogError::NotFound("SKU"))?;
-        tx.commit().await?;
+        self.commit_change(tx).await?;
         Ok(after)
     }
 
@@ -411,7 +438,7 @@ impl CatalogService {
     pub async fn reserve(&self, order_id: Uuid, lines: &[(String, i64)]) -> Result<Reservation> {
         let mut tx = self.db.begin_write().await?;
         let outcome = self.reserve_in(&mut tx, order_id, lines).await?;
-        tx.commit().await?;
+        self.commit_change(tx).await?;
         Ok(outcome)
     }
 
@@ -491,7 +518,7 @@ impl CatalogService {
         self.outbox
             .append(&mut tx, &envelope.with_trace(event.trace.clone()))
             .await?;
-        self.outbox.commit(tx).await?;
+        self.commit_change(tx).await?;
         Ok(())
     }
 
@@ -540,7 +567,7 @@ impl CatalogService {
                 .append(&mut tx, &envelope.with_trace(event.trace.clone()))
                 .await?;
         }
-        self.outbox.commit(tx).await?;
+        self.commit_change(tx).await?;
         Ok(())
     }
 
@@ -561,7 +588,7 @@ impl CatalogService {
                 self.outbox.append(&mut tx, &envelope).await?;
                 released += 1;
             }
-            self.outbox.commit(tx).await?;
+            self.commit_change(tx).await?;
         }
         Ok(released)
     }
@@ -576,7 +603,7 @@ impl CatalogService {
     pub async fn release(&self, order_id: Uuid) -> Result<usize> {
         let mut tx = self.db.begin_write().await?;
         let changed = inventory::settle(&mut tx, order_id, "released", now_millis()).await?;
-        tx.commit().await?;
+        self.commit_change(tx).await?;
         Ok(changed)
     }
 
@@ -584,7 +611,7 @@ impl CatalogService {
     pub async fn commit(&self, order_id: Uuid) -> Result<usize> {
         let mut tx = self.db.begin_write().await?;
         let changed = inventory::settle(&mut tx, order_id, "committed", now_millis()).await?;
-        tx.commit().await?;
+        self.commit_change(tx).await?;
         Ok(changed)
     }
 }
@@ -657,6 +684,50 @@ fn product_conflict(e: sqlx::Error) -> CatalogError {
         CatalogError::SkuTaken
     } else {
         e.into()
+    }
+}
+
+/// Keeps this replica's read cache honest about other replicas' writes:
+/// every change notice clears it, and so does a lost listener connection
+/// (notices may have been missed meanwhile). SQLite has one process per
+/// file, so there it has nothing to do.
+pub async fn run_change_listener(
+    service: Arc<CatalogService>,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    let mut listener = loop {
+        match service.db.listen(CHANGED).await {
+            Ok(Some(listener)) => break listener,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "catalog change listener cannot connect; retrying");
+                service.reads.invalidate();
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    };
+    loop {
+        let notice = tokio::select! {
+            () = stop.cancelled() => return,
+            notice = listener.try_recv() => notice,
+        };
+        service.reads.invalidate();
+        match notice {
+            Ok(Some(_)) => {}
+            // Disconnected: the next call reconnects; notices sent meanwhile
+            // are gone, which the invalidation above already covers.
+            Ok(None) => tracing::warn!("catalog change listener lost its connection"),
+            Err(e) => {
+                tracing::warn!(error = %e, "catalog change listener failed; retrying");
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                }
+            }
+        }
     }
 }
 

@@ -150,6 +150,10 @@ impl App {
             background.push(Box::new(move |stop| {
                 Box::pin(catalog::service::run_expiry(expiry, stop))
             }));
+            let listening = service.clone();
+            background.push(Box::new(move |stop| {
+                Box::pin(catalog::service::run_change_listener(listening, stop))
+            }));
             let verifier = verifier(cfg, local_keys.as_ref(), "catalog")?;
             let (routes, api) =
                 catalog::http::router(catalog::http::CatalogState { service, verifier });

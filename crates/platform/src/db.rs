@@ -30,6 +30,9 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// On PostgreSQL: the server URL and the channel prefix for
+    /// [`Db::notify`] and [`Db::listen`].
+    notify: Option<(SecretString, String)>,
 }
 
 /// Is this a PostgreSQL URL?
@@ -104,6 +107,7 @@ impl Db {
         Ok(Self {
             pool,
             backend: Backend::Sqlite,
+            notify: None,
         })
     }
 
@@ -113,6 +117,18 @@ impl Db {
         max_connections: u32,
     ) -> anyhow::Result<Self> {
         let options = AnyConnectOptions::from_str(url).context("parsing the PostgreSQL URL")?;
+        // Channels are per database; the schema keeps two deployments
+        // sharing one database from hearing each other. Names are at most 63
+        // bytes, so the schema is folded into a hash (FNV-1a: stable across
+        // builds, so every version in a rolling update agrees).
+        let schema_hash = schema
+            .as_deref()
+            .unwrap_or("public")
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
+        let channel_prefix = format!("mercato_{schema_hash:016x}");
         if let Some(schema) = &schema {
             // The schema name is checked by DatabaseConfig::validate and built
             // from a fixed service name, so quoting it is enough.
@@ -151,6 +167,7 @@ impl Db {
         Ok(Self {
             pool,
             backend: Backend::Postgres,
+            notify: Some((SecretString::from(url.to_owned()), channel_prefix)),
         })
     }
 
@@ -177,6 +194,41 @@ impl Db {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
         }
+    }
+
+    /// Announces, when `conn`'s transaction commits, that `topic` (at most
+    /// 38 bytes) changed,
+    /// to every process listening on this database ([`Db::listen`]). On
+    /// SQLite, whose file has one process, nothing is sent.
+    pub async fn notify(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        topic: &str,
+    ) -> Result<(), sqlx::Error> {
+        if let Some((_, prefix)) = &self.notify {
+            sqlx::query("select pg_notify($1, '')")
+                .bind(format!("{prefix}_{topic}"))
+                .execute(conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// A listener for [`Db::notify`] on `topic`, on PostgreSQL (`None` on
+    /// SQLite). It reconnects by itself; a notice may be lost while it is
+    /// disconnected, which `recv` reports as an error first.
+    pub async fn listen(&self, topic: &str) -> anyhow::Result<Option<sqlx::postgres::PgListener>> {
+        let Some((url, prefix)) = &self.notify else {
+            return Ok(None);
+        };
+        let mut listener = sqlx::postgres::PgListener::connect(url.expose_secret())
+            .await
+            .context("connecting a PostgreSQL listener")?;
+        listener
+            .listen(&format!("{prefix}_{topic}"))
+            .await
+            .context("listening for changes")?;
+        Ok(Some(listener))
     }
 
     /// Answers whether the database responds, for `/health/ready`.

@@ -9,6 +9,7 @@ use platform::http::openapi::BearerAuth;
 use std::sync::Arc;
 
 use axum::{
+    body::Bytes,
     extract::FromRef,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
@@ -60,33 +61,49 @@ pub(crate) fn cached_json<T: serde::Serialize>(
     body: &T,
     public_max_age: Option<u64>,
 ) -> Response {
-    let bytes = match serde_json::to_vec(body) {
-        Ok(bytes) => bytes,
-        Err(_) => return platform::Problem::internal().into_response(),
-    };
+    match render(body) {
+        Some((bytes, etag)) => respond(request, bytes, &etag, public_max_age),
+        None => platform::Problem::internal().into_response(),
+    }
+}
+
+/// Serialises `body` and tags it with a digest of the bytes.
+pub(crate) fn render<T: serde::Serialize>(body: &T) -> Option<(Bytes, HeaderValue)> {
+    let bytes = serde_json::to_vec(body).ok()?;
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &bytes);
-    let tag: String = digest.as_ref()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let etag = format!("\"{tag}\"");
-    let cache = public_max_age.map_or_else(
-        || "private, no-store".to_owned(),
-        |age| format!("public, max-age={age}"),
-    );
+    let mut etag = String::with_capacity(34);
+    etag.push('"');
+    for b in &digest.as_ref()[..16] {
+        use std::fmt::Write as _;
+        let _ = write!(etag, "{b:02x}");
+    }
+    etag.push('"');
+    Some((Bytes::from(bytes), HeaderValue::from_str(&etag).ok()?))
+}
+
+/// The response for a rendered body: 304 when the client holds `etag`.
+pub(crate) fn respond(
+    request: &HeaderMap,
+    bytes: Bytes,
+    etag: &HeaderValue,
+    public_max_age: Option<u64>,
+) -> Response {
     let matches = request
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+        .zip(etag.to_str().ok())
+        .is_some_and(|(v, etag)| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
     let mut response = if matches {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
     };
-    if let Ok(value) = HeaderValue::from_str(&etag) {
-        response.headers_mut().insert(header::ETAG, value);
-    }
-    if let Ok(value) = HeaderValue::from_str(&cache) {
+    response.headers_mut().insert(header::ETAG, etag.clone());
+    let cache = match public_max_age {
+        Some(age) => HeaderValue::from_str(&format!("public, max-age={age}")).ok(),
+        None => Some(HeaderValue::from_static("private, no-store")),
+    };
+    if let Some(value) = cache {
         response.headers_mut().insert(header::CACHE_CONTROL, value);
     }
     response

@@ -2,7 +2,7 @@
 
 use axum::{
     Json,
-    extract::{Path, State},
+    extract::{Path, RawQuery, State},
     http::{HeaderMap, StatusCode},
     response::Response,
 };
@@ -18,7 +18,7 @@ use platform::{
 use super::{
     CatalogState, cached_json,
     dto::{ProductIn, ProductOut, ProductPage, ProductPatch, ProductQuery, VariantIn},
-    parse_id,
+    parse_id, render, respond,
 };
 use crate::{
     domain::product::{ProductInput, Status, VariantInput},
@@ -33,8 +33,16 @@ use crate::{
 pub(super) async fn list(
     State(state): State<CatalogState>,
     headers: HeaderMap,
+    RawQuery(raw): RawQuery,
     ValidQuery(query): ValidQuery<ProductQuery>,
 ) -> Result<Response> {
+    let max_age = Some(state.service.config().public_max_age_secs);
+    let reads = state.service.reads();
+    let key = format!("list?{}", raw.unwrap_or_default());
+    if let Some(hit) = reads.get(&key) {
+        return Ok(respond(&headers, hit.body.clone(), &hit.etag, max_age));
+    }
+    let generation = reads.generation();
     let page = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let (filter, sort) = parse_filter(&query)?;
     let after = page
@@ -63,11 +71,9 @@ pub(super) async fn list(
         items,
         next_cursor: next_cursor.map(|c| pagination::encode_cursor(&c)),
     };
-    Ok(cached_json(
-        &headers,
-        &body,
-        Some(state.service.config().public_max_age_secs),
-    ))
+    let (bytes, etag) = render(&body).ok_or_else(rendering_failed)?;
+    reads.put(key, generation, bytes.clone(), etag.clone());
+    Ok(respond(&headers, bytes, &etag, max_age))
 }
 
 /// One product by id or slug; drafts and archived ones only for admins.
@@ -80,15 +86,31 @@ pub(super) async fn get(
     headers: HeaderMap,
     Path(id_or_slug): Path<String>,
 ) -> Result<Response> {
-    let admin = caller.is_some_and(|c| c.is_admin());
-    let product = state.service.product(&id_or_slug, admin).await?;
-    let public =
-        (product.status == Status::Published).then_some(state.service.config().public_max_age_secs);
-    Ok(cached_json(
-        &headers,
-        &ProductOut::from(product),
-        if admin { None } else { public },
-    ))
+    let max_age = state.service.config().public_max_age_secs;
+    if caller.is_some_and(|c| c.is_admin()) {
+        // Admins see drafts too; never cached, anywhere.
+        let product = state.service.product(&id_or_slug, true).await?;
+        return Ok(cached_json(&headers, &ProductOut::from(product), None));
+    }
+    let reads = state.service.reads();
+    let key = format!("product/{id_or_slug}");
+    if let Some(hit) = reads.get(&key) {
+        return Ok(respond(
+            &headers,
+            hit.body.clone(),
+            &hit.etag,
+            Some(max_age),
+        ));
+    }
+    let generation = reads.generation();
+    let product = state.service.product(&id_or_slug, false).await?;
+    let (bytes, etag) = render(&ProductOut::from(product)).ok_or_else(rendering_failed)?;
+    reads.put(key, generation, bytes.clone(), etag.clone());
+    Ok(respond(&headers, bytes, &etag, Some(max_age)))
+}
+
+fn rendering_failed() -> CatalogError {
+    CatalogError::Unexpected(anyhow::anyhow!("rendering a catalog response failed"))
 }
 
 /// Create a product with its variants.

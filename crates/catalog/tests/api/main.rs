@@ -9,6 +9,7 @@ mod inventory;
 mod listing;
 mod order_events;
 mod products;
+mod read_cache;
 mod reservations;
 
 use serde_json::{Value, json};
