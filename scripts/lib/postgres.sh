@@ -30,13 +30,16 @@ ensure_postgres() {
     as_postgres "$bin/initdb" -D "$PG_DIR" -A trust -U postgres >/dev/null
   fi
   if ! as_postgres "$bin/pg_ctl" -D "$PG_DIR" status >/dev/null 2>&1; then
-    # fsync off: a test server whose data is thrown away; max_connections
-    # high enough for parallel test processes with a pool each.
+    # fsync off by default: a test server whose data is thrown away (the
+    # benchmarks turn it on); max_connections high enough for parallel test
+    # processes with a pool each.
     as_postgres "$bin/pg_ctl" -D "$PG_DIR" -l "$PG_DIR/server.log" -w -o \
-      "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c fsync=off -c max_connections=400" start >/dev/null
+      "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c fsync=${MERCATO_TEST_PG_FSYNC:-off} -c max_connections=400" start >/dev/null
   fi
   as_postgres "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc \
     "select 1 from pg_database where datname = 'mercato_test'" | grep -q 1 ||
     as_postgres "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "create database mercato_test" >/dev/null
   export MERCATO_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/mercato_test"
+  MERCATO_TEST_PG_PID=$(head -n 1 "$PG_DIR/postmaster.pid")
+  export MERCATO_TEST_PG_PID
 }

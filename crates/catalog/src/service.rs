@@ -15,7 +15,6 @@ use platform::{
     db::{self, Db},
     time::now_millis,
 };
-use sqlx::{Any, Transaction};
 use uuid::Uuid;
 
 use crate::{
@@ -84,7 +83,7 @@ impl CatalogService {
     /// Commits a catalog write and its events. Every cached read dies: here
     /// at once, in other replicas when the database's notice reaches them
     /// (sent only if the transaction commits).
-    async fn commit_change(&self, mut tx: Transaction<'static, Any>) -> Result<()> {
+    async fn commit_change(&self, mut tx: db::WriteTx) -> Result<()> {
         self.db.notify(&mut tx, CHANGED).await?;
         let committed = self.outbox.commit(tx).await;
         // Also after a failed commit: its outcome is unknown.
@@ -687,44 +686,102 @@ fn product_conflict(e: sqlx::Error) -> CatalogError {
     }
 }
 
-/// Keeps this replica's read cache honest about other replicas' writes:
-/// every change notice clears it, and so does a lost listener connection
-/// (notices may have been missed meanwhile). SQLite has one process per
-/// file, so there it has nothing to do.
+/// Keeps this replica's read cache honest about writes it did not make:
+/// on PostgreSQL, every change notice of another replica clears it, and so
+/// does a lost listener connection (notices may have been missed meanwhile);
+/// on SQLite, where only command-line tools (`mercato seed`, ...) can write
+/// beside the server, the file's data version is watched every 100 ms.
 pub async fn run_change_listener(
     service: Arc<CatalogService>,
     stop: tokio_util::sync::CancellationToken,
 ) {
-    let mut listener = loop {
-        match service.db.listen(CHANGED).await {
-            Ok(Some(listener)) => break listener,
+    match service.db.backend() {
+        db::Backend::Sqlite => watch_sqlite(&service, &stop).await,
+        db::Backend::Postgres => listen_postgres(&service, &stop).await,
+    }
+}
+
+async fn pause(stop: &tokio_util::sync::CancellationToken, for_: std::time::Duration) -> bool {
+    tokio::select! {
+        () = stop.cancelled() => false,
+        () = tokio::time::sleep(for_) => true,
+    }
+}
+
+async fn watch_sqlite(service: &CatalogService, stop: &tokio_util::sync::CancellationToken) {
+    let poll = std::time::Duration::from_millis(100);
+    loop {
+        // One connection of its own: `data_version` moves when any other
+        // connection (this process's pool included) commits.
+        let Ok(mut conn) = service.db.pool().acquire().await else {
+            if !pause(stop, poll).await {
+                return;
+            }
+            continue;
+        };
+        let mut seen: Option<i64> = None;
+        loop {
+            let version = sqlx::query_scalar::<_, i64>("pragma data_version")
+                .fetch_one(&mut *conn)
+                .await;
+            match version {
+                // The first reading counts as a change too: what was cached
+                // before the watch began may predate another process's write.
+                Ok(v) if seen != Some(v) => {
+                    service.reads.invalidate();
+                    seen = Some(v);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "watching the catalog file failed; retrying");
+                    service.reads.invalidate();
+                    break;
+                }
+            }
+            if !pause(stop, poll).await {
+                return;
+            }
+        }
+    }
+}
+
+async fn listen_postgres(service: &CatalogService, stop: &tokio_util::sync::CancellationToken) {
+    let retry = std::time::Duration::from_secs(1);
+    loop {
+        let mut listener = match service.db.listen(CHANGED).await {
+            Ok(Some(listener)) => listener,
             Ok(None) => return,
             Err(e) => {
                 tracing::warn!(error = %e, "catalog change listener cannot connect; retrying");
-                service.reads.invalidate();
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                if !pause(stop, retry).await {
+                    return;
                 }
+                continue;
             }
-        }
-    };
-    loop {
-        let notice = tokio::select! {
-            () = stop.cancelled() => return,
-            notice = listener.try_recv() => notice,
         };
+        // Whatever was cached before this listener heard anything may
+        // predate a notice it never got.
         service.reads.invalidate();
-        match notice {
-            Ok(Some(_)) => {}
-            // Disconnected: the next call reconnects; notices sent meanwhile
-            // are gone, which the invalidation above already covers.
-            Ok(None) => tracing::warn!("catalog change listener lost its connection"),
-            Err(e) => {
-                tracing::warn!(error = %e, "catalog change listener failed; retrying");
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+        loop {
+            let notice = tokio::select! {
+                () = stop.cancelled() => return,
+                notice = listener.try_recv() => notice,
+            };
+            service.reads.invalidate();
+            match notice {
+                Ok(Some(_)) => {}
+                // Disconnected: listen again from scratch (the invalidation
+                // on connecting covers what was missed meanwhile).
+                Ok(None) => {
+                    tracing::warn!("catalog change listener lost its connection");
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "catalog change listener failed; retrying");
+                    if !pause(stop, retry).await {
+                        return;
+                    }
+                    break;
                 }
             }
         }

@@ -11,7 +11,7 @@
 use std::{sync::Arc, time::Duration};
 
 use platform::{db::Db, time::now_millis};
-use sqlx::{Any, AnyConnection, Row as _, Transaction};
+use sqlx::{AnyConnection, Row as _};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -79,7 +79,7 @@ impl Outbox {
     }
 
     /// Commits a transaction that appended events and wakes the relay.
-    pub async fn commit(&self, tx: Transaction<'static, Any>) -> Result<(), sqlx::Error> {
+    pub async fn commit(&self, tx: platform::db::WriteTx) -> Result<(), sqlx::Error> {
         tx.commit().await?;
         self.wake.notify_one();
         Ok(())

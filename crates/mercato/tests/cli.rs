@@ -160,7 +160,20 @@ async fn the_all_in_one_server_opens_with_a_demo_catalog_and_seed_adds_more(back
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("15 demo products created"));
-    assert_eq!(list(server.base.clone()).await.len(), 40);
+    // The server learns of another process's writes to its catalog within
+    // a moment (its read cache watches the database, see catalog::reads).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let count = list(server.base.clone()).await.len();
+        if count == 40 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{count} products listed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     server.terminate();
 }
 

@@ -315,6 +315,7 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<(Product, After)>, sqlx::Error> {
     let mut params = Params::default();
+    let mut with = String::new();
     let mut from = String::from("product p");
     let mut conditions = Vec::new();
     if !filter.all_statuses {
@@ -337,10 +338,15 @@ pub async fn list(
                     })
                     .collect();
                 let q = params.push(Param::Text(query.join(" ")));
-                from.push_str(&format!(
-                    " join (select product_id as hit_id, bm25(product_search) as hit_rank from product_search \
-                     where product_search match {q}) hits on hits.hit_id = p.product_id"
-                ));
+                // The matches are found once and drive the join (CROSS JOIN
+                // fixes the order in SQLite): left to itself the planner may
+                // walk every product in sort order and search for each.
+                with = format!(
+                    "with hits as materialized (select product_id as hit_id, bm25(product_search) as hit_rank \
+                     from product_search where product_search match {q}) "
+                );
+                from = "hits cross join product p".into();
+                conditions.push("hits.hit_id = p.product_id".into());
                 rank = "hits.hit_rank".into();
             }
             Backend::Postgres => {
@@ -417,7 +423,7 @@ pub async fn list(
     let limit_p = params.push(Param::Int(limit));
     let offset_p = params.push(Param::Int(offset));
     let sql = format!(
-        "select {PRODUCT_COLUMNS} from {from} {where_sql} order by {order} limit {limit_p} offset {offset_p}"
+        "{with}select {PRODUCT_COLUMNS} from {from} {where_sql} order by {order} limit {limit_p} offset {offset_p}"
     );
     let rows = params
         .bind(sqlx::query(sqlx::AssertSqlSafe(sql)))

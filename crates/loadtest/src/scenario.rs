@@ -1,0 +1,257 @@
+//! What a shopper does in one iteration of each scenario.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+
+use crate::{
+    recorder::{Recorder, TRANSPORT_ERROR},
+    shop::Shop,
+};
+
+/// The scenarios; `mix` is 80 % browse, 15 % cart, 5 % checkout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scenario {
+    /// `GET /health/live`: the HTTP floor.
+    Floor,
+    /// One product page.
+    Detail,
+    /// One list page of 20 with filters.
+    List,
+    /// One search.
+    Search,
+    /// 45 % detail, 40 % list, 15 % search.
+    Browse,
+    /// Open a guest cart, add four lines, change one, read it.
+    Cart,
+    /// Cart with one line, place the order, pay with the test card, wait for `paid`.
+    Checkout,
+    /// 80 % browse, 15 % cart, 5 % checkout.
+    Mix,
+}
+
+/// Route name of the derived timing from `POST /orders` to seeing `paid`.
+pub const CHECKOUT_TO_PAID: &str = "=checkout to paid";
+
+/// How often a checking-out shopper looks at the order again.
+const POLL: Duration = Duration::from_millis(10);
+
+/// One shopper's tools: the client, the shop and a random source of its own.
+pub struct Shopper {
+    pub client: reqwest::Client,
+    pub base: Arc<str>,
+    pub shop: Arc<Shop>,
+    pub recorder: Arc<Recorder>,
+    pub rng: fastrand::Rng,
+}
+
+impl Shopper {
+    /// Runs one iteration; `scheduled` is when it should have started (the
+    /// open model measures the first request from then, so that a server
+    /// falling behind shows as latency, not as fewer requests).
+    pub async fn run(&mut self, scenario: Scenario, scheduled: Instant) {
+        let scenario = match scenario {
+            Scenario::Browse => self.browse_pick(),
+            Scenario::Mix => match self.rng.u8(..100) {
+                0..80 => self.browse_pick(),
+                80..95 => Scenario::Cart,
+                _ => Scenario::Checkout,
+            },
+            other => other,
+        };
+        match scenario {
+            Scenario::Floor => {
+                let url = format!("{}/health/live", self.base);
+                self.get("GET /health/live", url, scheduled).await;
+            }
+            Scenario::Detail => {
+                let slug = pick(&mut self.rng, &self.shop.slugs);
+                let url = format!("{}/api/v1/products/{slug}", self.base);
+                self.get("GET /products/{slug}", url, scheduled).await;
+            }
+            Scenario::List => {
+                let q = pick(&mut self.rng, &self.shop.list_queries);
+                let url = format!("{}/api/v1/products?{q}", self.base);
+                self.get("GET /products?filters", url, scheduled).await;
+            }
+            Scenario::Search => {
+                let q = pick(&mut self.rng, &self.shop.searches);
+                let url = format!("{}/api/v1/products?{q}", self.base);
+                self.get("GET /products?q=", url, scheduled).await;
+            }
+            Scenario::Cart => {
+                self.cart(scheduled).await;
+            }
+            Scenario::Checkout => {
+                self.checkout(scheduled).await;
+            }
+            Scenario::Browse | Scenario::Mix => {}
+        }
+    }
+
+    fn browse_pick(&mut self) -> Scenario {
+        match self.rng.u8(..100) {
+            0..45 => Scenario::Detail,
+            45..85 => Scenario::List,
+            _ => Scenario::Search,
+        }
+    }
+
+    async fn get(&self, route: &'static str, url: String, started: Instant) -> Option<u16> {
+        let status = match self.client.get(url).send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                // The body is part of the answer's cost: read it all.
+                match response.bytes().await {
+                    Ok(_) => status,
+                    Err(_) => TRANSPORT_ERROR,
+                }
+            }
+            Err(_) => TRANSPORT_ERROR,
+        };
+        self.recorder.record(route, started, status);
+        Some(status)
+    }
+
+    /// Sends a request and parses its JSON answer; `None` on any failure
+    /// other than the status (which the caller judges).
+    async fn call(
+        &self,
+        route: &'static str,
+        request: reqwest::RequestBuilder,
+        started: Instant,
+    ) -> Option<(u16, Value)> {
+        let outcome = match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                match response.bytes().await {
+                    Ok(body) => {
+                        Some((status, serde_json::from_slice(&body).unwrap_or(Value::Null)))
+                    }
+                    Err(_) => None,
+                }
+            }
+            Err(_) => None,
+        };
+        self.recorder.record(
+            route,
+            started,
+            outcome.as_ref().map_or(TRANSPORT_ERROR, |(s, _)| *s),
+        );
+        outcome
+    }
+
+    async fn open_cart(&self, started: Instant) -> Option<String> {
+        let request = self
+            .client
+            .post(format!("{}/api/v1/carts", self.base))
+            .json(&json!({}));
+        let (status, cart) = self.call("POST /carts", request, started).await?;
+        if status != 201 {
+            return None;
+        }
+        cart["id"].as_str().map(str::to_owned)
+    }
+
+    async fn add(&mut self, cart: &str, quantity: u8) -> Option<Value> {
+        let variant = pick(&mut self.rng, &self.shop.buyable).to_owned();
+        let request = self
+            .client
+            .post(format!("{}/api/v1/carts/{cart}/items", self.base))
+            .json(&json!({"variant_id": variant, "quantity": quantity}));
+        let (status, cart) = self
+            .call("POST /carts/{id}/items", request, Instant::now())
+            .await?;
+        (status == 200).then_some(cart)
+    }
+
+    async fn cart(&mut self, started: Instant) -> Option<()> {
+        let cart = self.open_cart(started).await?;
+        let mut last = Value::Null;
+        for _ in 0..4 {
+            let quantity = 1 + self.rng.u8(..3);
+            last = self.add(&cart, quantity).await?;
+        }
+        let item = last["items"][0]["id"].as_str()?.to_owned();
+        let request = self
+            .client
+            .patch(format!("{}/api/v1/carts/{cart}/items/{item}", self.base))
+            .json(&json!({"quantity": 2}));
+        self.call("PATCH /carts/{id}/items/{item}", request, Instant::now())
+            .await?;
+        let request = self
+            .client
+            .get(format!("{}/api/v1/carts/{cart}", self.base));
+        self.call("GET /carts/{id}", request, Instant::now())
+            .await?;
+        Some(())
+    }
+
+    async fn checkout(&mut self, started: Instant) -> Option<()> {
+        let cart = self.open_cart(started).await?;
+        self.add(&cart, 1).await?;
+        let placing = Instant::now();
+        let request = self
+            .client
+            .post(format!("{}/api/v1/orders", self.base))
+            .header("idempotency-key", uuid::Uuid::new_v4().to_string())
+            .json(&json!({
+                "cart_id": cart, "email": "shopper@example.com", "payment_provider": "test",
+                "shipping_address": {"name": "Load Test", "line1": "1 Bench Street",
+                    "city": "Berlin", "postal_code": "10115", "country": "DE"}
+            }));
+        let (status, order) = self.call("POST /orders", request, placing).await?;
+        if status != 201 {
+            return None;
+        }
+        let order_url = format!("{}/api/v1/orders/{}", self.base, order["id"].as_str()?);
+        let mut paid_request = false;
+        let deadline = placing + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            let request = self.client.get(&order_url);
+            let (_, now) = self
+                .call("GET /orders/{id}", request, Instant::now())
+                .await?;
+            match now["status"].as_str()? {
+                "paid" => {
+                    self.recorder.record(CHECKOUT_TO_PAID, placing, 200);
+                    return Some(());
+                }
+                "cancelled" => {
+                    self.recorder.record(CHECKOUT_TO_PAID, placing, 409);
+                    return None;
+                }
+                "awaiting_payment" if !paid_request => {
+                    if let Some(payment) = now["payment_id"].as_str() {
+                        let request = self
+                            .client
+                            .post(format!("{}/api/v1/payments/{payment}/confirm", self.base))
+                            .json(&json!({"card_number": "4242424242424242"}));
+                        let (status, _) = self
+                            .call("POST /payments/{id}/confirm", request, Instant::now())
+                            .await?;
+                        if status != 200 {
+                            return None;
+                        }
+                        paid_request = true;
+                        continue;
+                    }
+                    tokio::time::sleep(POLL).await;
+                }
+                _ => tokio::time::sleep(POLL).await,
+            }
+        }
+        self.recorder.record(CHECKOUT_TO_PAID, placing, 504);
+        None
+    }
+}
+
+fn pick<'a>(rng: &mut fastrand::Rng, items: &'a [String]) -> &'a str {
+    items
+        .get(rng.usize(..items.len().max(1)))
+        .map_or("", String::as_str)
+}

@@ -1,0 +1,171 @@
+//! What the shoppers can see and buy, learned from the shop before a run
+//! (never part of the measurement).
+
+use anyhow::{Context as _, bail};
+use serde_json::{Value, json};
+
+/// The catalog as the scenarios use it.
+#[derive(Debug, Default)]
+pub struct Shop {
+    /// Slugs of published products.
+    pub slugs: Vec<String>,
+    /// Ready-made list queries (filters and sorts), drawn from with the seed.
+    pub list_queries: Vec<String>,
+    /// Ready-made search queries.
+    pub searches: Vec<String>,
+    /// Variants with stock for carts and checkouts.
+    pub buyable: Vec<String>,
+}
+
+/// Reads the catalog (up to `max_products`) and prepares queries with `seed`.
+/// With admin credentials, tops up the stock of the variants that carts and
+/// checkouts use, so that a long run never sells out.
+pub async fn discover(
+    client: &reqwest::Client,
+    base: &str,
+    max_products: usize,
+    seed: u64,
+    admin: Option<(&str, &str)>,
+) -> anyhow::Result<Shop> {
+    let mut shop = Shop::default();
+    let mut words = std::collections::BTreeSet::new();
+    let mut stocked: Vec<(String, String, i64)> = Vec::new(); // (variant id, sku, available)
+    let mut cursor: Option<String> = None;
+    while shop.slugs.len() < max_products {
+        let mut url = format!("{base}/api/v1/products?limit=100");
+        if let Some(c) = &cursor {
+            url.push_str("&cursor=");
+            url.push_str(c);
+        }
+        let page: Value = client
+            .get(&url)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let items = page["items"].as_array().context("a product page")?;
+        for product in items {
+            shop.slugs.push(text(product, "slug")?);
+            for word in text(product, "name")?.split_whitespace() {
+                words.insert(word.to_lowercase());
+            }
+            for variant in product["variants"].as_array().into_iter().flatten() {
+                stocked.push((
+                    text(variant, "id")?,
+                    text(variant, "sku")?,
+                    variant["available"].as_i64().unwrap_or(0),
+                ));
+            }
+        }
+        cursor = page["next_cursor"].as_str().map(str::to_owned);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    if shop.slugs.is_empty() {
+        bail!("the shop at {base} has no published products: run `mercato seed` first");
+    }
+    let categories: Value = client
+        .get(format!("{base}/api/v1/categories"))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let category_slugs: Vec<String> = categories["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["slug"].as_str().map(str::to_owned))
+        .collect();
+
+    let mut rng = fastrand::Rng::with_seed(seed);
+    shop.list_queries = (0..200)
+        .map(|_| list_query(&mut rng, &category_slugs))
+        .collect();
+    let words: Vec<String> = words.into_iter().collect();
+    shop.searches = (0..200)
+        .map(|_| {
+            let terms = 1 + rng.usize(..2);
+            let q: Vec<&str> = (0..terms)
+                .map(|_| words[rng.usize(..words.len())].as_str())
+                .collect();
+            let sort = if rng.bool() { "&sort=relevance" } else { "" };
+            format!("q={}{sort}", q.join("+"))
+        })
+        .collect();
+
+    // Carts and checkouts buy from a few hundred variants: enough spread to
+    // avoid one hot row, few enough to top up.
+    rng.shuffle(&mut stocked);
+    stocked.truncate(200);
+    if let Some((email, password)) = admin {
+        let token = login(client, base, email, password).await?;
+        for (_, sku, _) in &stocked {
+            client
+                .post(format!("{base}/api/v1/inventory/{sku}/adjustments"))
+                .bearer_auth(&token)
+                .json(&json!({"delta": 10_000_000, "reason": "load test stock"}))
+                .send()
+                .await?
+                .error_for_status()
+                .with_context(|| format!("topping up {sku}"))?;
+        }
+    } else {
+        stocked.retain(|(_, _, available)| *available > 0);
+    }
+    shop.buyable = stocked.into_iter().map(|(id, _, _)| id).collect();
+    Ok(shop)
+}
+
+/// A list page as a shopper asks for it: sometimes a category, a price
+/// band, in-stock only, another order.
+fn list_query(rng: &mut fastrand::Rng, categories: &[String]) -> String {
+    let mut q = vec!["limit=20".to_owned()];
+    if !categories.is_empty() && rng.u8(..10) < 6 {
+        q.push(format!(
+            "category={}",
+            categories[rng.usize(..categories.len())]
+        ));
+    }
+    match rng.u8(..10) {
+        0..=3 => {}
+        4 | 5 => q.push("sort=price".into()),
+        6 | 7 => q.push("sort=-price".into()),
+        _ => q.push("sort=name".into()),
+    }
+    if rng.u8(..10) < 3 {
+        q.push("in_stock=true".into());
+    }
+    if rng.u8(..10) < 2 {
+        let low = 500 + 500 * i64::from(rng.u8(..20));
+        q.push(format!("min_price={low}&max_price={}", low + 5000));
+    }
+    q.join("&")
+}
+
+async fn login(
+    client: &reqwest::Client,
+    base: &str,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<String> {
+    let reply: Value = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await?
+        .error_for_status()
+        .context("admin login")?
+        .json()
+        .await?;
+    text(&reply, "access_token")
+}
+
+fn text(v: &Value, key: &str) -> anyhow::Result<String> {
+    v[key]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("`{key}` missing in {v}"))
+}
