@@ -108,6 +108,11 @@ struct RunArgs {
     /// counted as dropped.
     #[arg(long, default_value_t = 4096)]
     max_in_flight: usize,
+    /// Open model: requests on the wire at once (as many connections).
+    /// Arrivals beyond wait their turn in the client, and that wait counts
+    /// in their latency, so a server falling behind shows as latency.
+    #[arg(long, default_value_t = 256)]
+    connections: usize,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -142,13 +147,13 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(args: &RunArgs) -> anyhow::Result<RunRecord> {
     anyhow::ensure!(args.duration > 0.0, "--duration must be positive");
-    let in_flight_cap = if args.rate.is_some() {
-        args.max_in_flight
+    let connections = if args.rate.is_some() {
+        args.connections
     } else {
         args.concurrency
     };
     let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(in_flight_cap)
+        .pool_max_idle_per_host(connections)
         .timeout(Duration::from_secs(30))
         .build()?;
     let base: Arc<str> = args.base.trim_end_matches('/').into();
@@ -156,15 +161,19 @@ async fn run(args: &RunArgs) -> anyhow::Result<RunRecord> {
         .admin_email
         .as_deref()
         .zip(args.admin_password.as_deref());
+    let buys = matches!(
+        args.scenario,
+        Scenario::Cart | Scenario::Checkout | Scenario::Mix
+    );
+    // Stock is only topped up for scenarios that buy: a top-up is a catalog
+    // write, which would start a browsing run with a cold read cache.
     let shop = Arc::new(if args.scenario == Scenario::Floor {
         shop::Shop::default()
     } else {
+        let admin = admin.filter(|_| buys);
         shop::discover(&client, &base, args.products, args.seed, admin).await?
     });
-    if matches!(
-        args.scenario,
-        Scenario::Cart | Scenario::Checkout | Scenario::Mix
-    ) {
+    if buys {
         anyhow::ensure!(
             !shop.buyable.is_empty(),
             "nothing in stock to buy (give --admin-email and --admin-password to top up)"
@@ -194,7 +203,9 @@ async fn run(args: &RunArgs) -> anyhow::Result<RunRecord> {
         })
     };
 
+    let turns = Arc::new(tokio::sync::Semaphore::new(connections.max(1)));
     let shopper = |n: u64| Shopper {
+        turns: turns.clone(),
         client: client.clone(),
         base: base.clone(),
         shop: shop.clone(),
@@ -266,7 +277,8 @@ async fn run(args: &RunArgs) -> anyhow::Result<RunRecord> {
         .map(|(w, (b, a))| procfs::Usage {
             name: w.name.clone(),
             cpu_seconds: a.zip(*b).map_or(0.0, |(a, b)| a - b),
-            peak_rss_mib: w.peak_rss_mib().unwrap_or(0.0),
+            peak_rss_mib: w.memory_mib().unwrap_or(0.0),
+            tree: w.tree,
         })
         .collect();
     Ok(RunRecord {

@@ -33,13 +33,14 @@ impl Watched {
         (!each.is_empty()).then(|| each.iter().sum())
     }
 
-    /// Sum of its processes' peak RSS.
-    pub fn peak_rss_mib(&self) -> Option<f64> {
-        let each: Vec<f64> = self
-            .pids()
-            .iter()
-            .filter_map(|p| peak_rss_mib(*p))
-            .collect();
+    /// Memory: one process's peak RSS; for a tree, the sum of its
+    /// processes' current proportional set sizes (their RSS would count
+    /// PostgreSQL's shared buffers once per backend).
+    pub fn memory_mib(&self) -> Option<f64> {
+        if !self.tree {
+            return peak_rss_mib(self.pid);
+        }
+        let each: Vec<f64> = self.pids().iter().filter_map(|p| pss_mib(*p)).collect();
         (!each.is_empty()).then(|| each.iter().sum())
     }
 }
@@ -108,13 +109,17 @@ impl std::str::FromStr for Watched {
     }
 }
 
-/// What one process used during a run.
+/// What one process (or tree) used during a run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Usage {
     pub name: String,
     pub cpu_seconds: f64,
-    /// Peak resident memory since the process started (VmHWM).
+    /// A process: peak resident memory since it started (VmHWM). A tree:
+    /// the sum of its proportional set sizes at the end of the run.
     pub peak_rss_mib: f64,
+    /// Whether this is a process tree (a database server).
+    #[serde(default)]
+    pub tree: bool,
 }
 
 /// CPU seconds (user + system) the process has used so far.
@@ -132,6 +137,14 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
 pub fn peak_rss_mib(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Proportional set size in MiB (shared pages divided among their users).
+pub fn pss_mib(pid: u32) -> Option<f64> {
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let line = rollup.lines().find(|l| l.starts_with("Pss:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
 }
@@ -169,6 +182,7 @@ mod tests {
         let me: Watched = format!("me={pid}+").parse().unwrap();
         assert!(me.tree && me.pids().contains(&pid));
         assert!(me.cpu_seconds().is_some());
+        assert!(me.memory_mib().unwrap() > 1.0);
         assert!("x=y".parse::<Watched>().is_err());
     }
 }

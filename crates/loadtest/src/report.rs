@@ -68,16 +68,27 @@ impl RunRecord {
             .then(|| cpu * 1000.0 / self.total.count as f64)
     }
 
-    /// The largest peak RSS of the watched processes, and their sum.
+    /// The largest peak RSS of the watched single processes (Mercato's,
+    /// Traefik's, ...), and their sum; a database's process tree is apart.
     pub fn rss_mib(&self) -> Option<(f64, f64)> {
-        (!self.server.is_empty()).then(|| {
-            let max = self
-                .server
-                .iter()
-                .map(|u| u.peak_rss_mib)
-                .fold(0.0, f64::max);
-            (max, self.server.iter().map(|u| u.peak_rss_mib).sum())
+        let single: Vec<f64> = self
+            .server
+            .iter()
+            .filter(|u| !u.tree)
+            .map(|u| u.peak_rss_mib)
+            .collect();
+        (!single.is_empty()).then(|| {
+            let largest = single.iter().copied().fold(0.0, f64::max);
+            (largest, single.iter().sum())
         })
+    }
+
+    /// The database server's memory (PSS of its process tree).
+    pub fn database_mib(&self) -> Option<f64> {
+        self.server
+            .iter()
+            .find(|u| u.tree && u.peak_rss_mib > 0.0)
+            .map(|u| u.peak_rss_mib)
     }
 
     /// A route's summary.
@@ -237,11 +248,11 @@ pub fn markdown(records: &[RunRecord]) -> String {
         let _ = writeln!(out, "\n### {setup}\n");
         let _ = writeln!(
             out,
-            "| scenario | load | req/s | × floor | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU ms/1k req | peak RSS MiB (max / sum) |"
+            "| scenario | load | req/s | × floor | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU ms/1k req | peak RSS MiB (largest / all) | database MiB |"
         );
         let _ = writeln!(
             out,
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for r in &runs {
             let s = &r.total;
@@ -252,9 +263,12 @@ pub fn markdown(records: &[RunRecord]) -> String {
             let rss = r.rss_mib().map_or("–".to_owned(), |(max, sum)| {
                 format!("{max:.0} / {sum:.0}")
             });
+            let database = r
+                .database_mib()
+                .map_or("–".to_owned(), |m| format!("{m:.0}"));
             let _ = writeln!(
                 out,
-                "| {} | {} | {:.0} | {ratio} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {cpu} | {rss} |",
+                "| {} | {} | {:.0} | {ratio} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {cpu} | {rss} | {database} |",
                 scenario_label(r.scenario),
                 r.model,
                 s.per_second,

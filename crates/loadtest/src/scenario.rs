@@ -42,6 +42,8 @@ const POLL: Duration = Duration::from_millis(10);
 
 /// One shopper's tools: the client, the shop and a random source of its own.
 pub struct Shopper {
+    /// One per connection: a request waits for a free one.
+    pub turns: Arc<tokio::sync::Semaphore>,
     pub client: reqwest::Client,
     pub base: Arc<str>,
     pub shop: Arc<Shop>,
@@ -102,6 +104,7 @@ impl Shopper {
     }
 
     async fn get(&self, route: &'static str, url: String, started: Instant) -> Option<u16> {
+        let _turn = self.turns.acquire().await.ok()?;
         let status = match self.client.get(url).send().await {
             Ok(response) => {
                 let status = response.status().as_u16();
@@ -125,6 +128,7 @@ impl Shopper {
         request: reqwest::RequestBuilder,
         started: Instant,
     ) -> Option<(u16, Value)> {
+        let turn = self.turns.acquire().await.ok()?;
         let outcome = match request.send().await {
             Ok(response) => {
                 let status = response.status().as_u16();
@@ -137,6 +141,7 @@ impl Shopper {
             }
             Err(_) => None,
         };
+        drop(turn);
         self.recorder.record(
             route,
             started,
