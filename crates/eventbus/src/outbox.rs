@@ -180,13 +180,13 @@ pub async fn run_relay(
                     tracing::info!(service = %service, rows = n, "pruned published outbox rows");
                 }
             }
-            tokio::select! {
-                () = outbox.wake.notified() => {},
-                () = tokio::time::sleep(Duration::from_millis(cfg.relay_poll_ms)) => {},
-                () = shutdown.cancelled() => {},
-            }
+            wait_for_rows(&outbox, &cfg, &shutdown).await;
             continue;
         }
+        // A short batch was everything there was: rather than ask again at
+        // once (a query per event at low load), wait for the next commit's
+        // wake-up, which is kept if it came while this batch was out.
+        let drained = batch.len() < usize::try_from(cfg.relay_batch).unwrap_or(usize::MAX);
         let mut ids = Vec::with_capacity(batch.len());
         let mut events = Vec::with_capacity(batch.len());
         for (id, json, _) in batch {
@@ -210,6 +210,9 @@ pub async fn run_relay(
                     continue;
                 }
                 backoff = initial_backoff;
+                if drained {
+                    wait_for_rows(&outbox, &cfg, &shutdown).await;
+                }
             }
             Err(e) => {
                 metrics::counter!("eventbus_publish_failed_total", "service" => service.clone())
@@ -221,6 +224,16 @@ pub async fn run_relay(
         }
     }
     tracing::info!(service = %service, "outbox relay stopped");
+}
+
+/// Until a commit wakes the relay, the poll interval passes (rows written
+/// by another process), or shutdown.
+async fn wait_for_rows(outbox: &Outbox, cfg: &EventBusConfig, shutdown: &CancellationToken) {
+    tokio::select! {
+        () = outbox.wake.notified() => {},
+        () = tokio::time::sleep(Duration::from_millis(cfg.relay_poll_ms)) => {},
+        () = shutdown.cancelled() => {},
+    }
 }
 
 async fn pause(shutdown: &CancellationToken, wait: Duration) {

@@ -108,6 +108,9 @@ struct RunArgs {
     /// counted as dropped.
     #[arg(long, default_value_t = 4096)]
     max_in_flight: usize,
+    /// The cheapest route, for `floor` (through a gateway, one it routes).
+    #[arg(long, default_value = "/health/live")]
+    floor_path: String,
     /// Open model: requests on the wire at once (as many connections).
     /// Arrivals beyond wait their turn in the client, and that wait counts
     /// in their latency, so a server falling behind shows as latency.
@@ -168,7 +171,10 @@ async fn run(args: &RunArgs) -> anyhow::Result<RunRecord> {
     // Stock is only topped up for scenarios that buy: a top-up is a catalog
     // write, which would start a browsing run with a cold read cache.
     let shop = Arc::new(if args.scenario == Scenario::Floor {
-        shop::Shop::default()
+        shop::Shop {
+            floor_path: args.floor_path.clone(),
+            ..shop::Shop::default()
+        }
     } else {
         let admin = admin.filter(|_| buys);
         shop::discover(&client, &base, args.products, args.seed, admin).await?

@@ -42,10 +42,15 @@ impl Recorder {
     /// One request of `route` that started at `started` and ended now with
     /// `status` (or [`TRANSPORT_ERROR`]).
     pub fn record(&self, route: &'static str, started: Instant, status: u16) {
+        self.record_took(route, started, started.elapsed(), status);
+    }
+
+    /// Like [`Recorder::record`] for a timing measured otherwise (`took`).
+    pub fn record_took(&self, route: &'static str, started: Instant, took: Duration, status: u16) {
         if !self.measures(started) {
             return;
         }
-        let micros = u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX);
+        let micros = u32::try_from(took.as_micros()).unwrap_or(u32::MAX);
         let Ok(mut routes) = self.routes.lock() else {
             return;
         };

@@ -220,7 +220,7 @@ pub fn markdown_of_run(r: &RunRecord) -> String {
 
 fn scenario_label(s: Scenario) -> &'static str {
     match s {
-        Scenario::Floor => "floor (GET /health/live)",
+        Scenario::Floor => "floor (cheapest route)",
         Scenario::Detail => "product detail",
         Scenario::List => "list page of 20 (filters)",
         Scenario::Search => "search",

@@ -16,7 +16,7 @@ use crate::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scenario {
-    /// `GET /health/live`: the HTTP floor.
+    /// The HTTP floor: `GET /health/live` (or `--floor-path`).
     Floor,
     /// One product page.
     Detail,
@@ -28,7 +28,8 @@ pub enum Scenario {
     Browse,
     /// Open a guest cart, add four lines, change one, read it.
     Cart,
-    /// Cart with one line, place the order, pay with the test card, wait for `paid`.
+    /// Cart with one line, place the order, pay with the test card, wait
+    /// for `paid` (timed from placing to the `paid` entry of the order's history).
     Checkout,
     /// 80 % browse, 15 % cart, 5 % checkout.
     Mix,
@@ -37,8 +38,12 @@ pub enum Scenario {
 /// Route name of the derived timing from `POST /orders` to seeing `paid`.
 pub const CHECKOUT_TO_PAID: &str = "=checkout to paid";
 
-/// How often a checking-out shopper looks at the order again.
-const POLL: Duration = Duration::from_millis(10);
+/// How often a checking-out shopper looks at the order while waiting for
+/// its payment to open (a page waiting to show the payment form)...
+const POLL_FOR_PAYMENT: Duration = Duration::from_millis(10);
+/// ...and after paying. The time to `paid` is read from the order's
+/// history, so this only sets how much polling load the shoppers add.
+const POLL_FOR_PAID: Duration = Duration::from_millis(100);
 
 /// One shopper's tools: the client, the shop and a random source of its own.
 pub struct Shopper {
@@ -67,8 +72,8 @@ impl Shopper {
         };
         match scenario {
             Scenario::Floor => {
-                let url = format!("{}/health/live", self.base);
-                self.get("GET /health/live", url, scheduled).await;
+                let url = format!("{}{}", self.base, self.shop.floor_path);
+                self.get("GET floor", url, scheduled).await;
             }
             Scenario::Detail => {
                 let slug = pick(&mut self.rng, &self.shop.slugs);
@@ -200,6 +205,7 @@ impl Shopper {
         let cart = self.open_cart(started).await?;
         self.add(&cart, 1).await?;
         let placing = Instant::now();
+        let placing_at = time::OffsetDateTime::now_utc();
         let request = self
             .client
             .post(format!("{}/api/v1/orders", self.base))
@@ -223,7 +229,22 @@ impl Shopper {
                 .await?;
             match now["status"].as_str()? {
                 "paid" => {
-                    self.recorder.record(CHECKOUT_TO_PAID, placing, 200);
+                    // When the server recorded `paid` (same machine, same clock).
+                    let paid_at = now["history"]
+                        .as_array()?
+                        .iter()
+                        .find(|h| h["status"] == "paid")
+                        .and_then(|h| h["at"].as_str())
+                        .and_then(|at| {
+                            time::OffsetDateTime::parse(
+                                at,
+                                &time::format_description::well_known::Rfc3339,
+                            )
+                            .ok()
+                        })?;
+                    let took = Duration::try_from(paid_at - placing_at).unwrap_or_default();
+                    self.recorder
+                        .record_took(CHECKOUT_TO_PAID, placing, took, 200);
                     return Some(());
                 }
                 "cancelled" => {
@@ -243,11 +264,13 @@ impl Shopper {
                             return None;
                         }
                         paid_request = true;
+                        tokio::time::sleep(POLL_FOR_PAID).await;
                         continue;
                     }
-                    tokio::time::sleep(POLL).await;
+                    tokio::time::sleep(POLL_FOR_PAYMENT).await;
                 }
-                _ => tokio::time::sleep(POLL).await,
+                _ if paid_request => tokio::time::sleep(POLL_FOR_PAID).await,
+                _ => tokio::time::sleep(POLL_FOR_PAYMENT).await,
             }
         }
         self.recorder.record(CHECKOUT_TO_PAID, placing, 504);

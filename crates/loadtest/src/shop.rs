@@ -15,6 +15,8 @@ pub struct Shop {
     pub searches: Vec<String>,
     /// Variants with stock for carts and checkouts.
     pub buyable: Vec<String>,
+    /// The route the `floor` scenario asks for.
+    pub floor_path: String,
 }
 
 /// Reads the catalog (up to `max_products`) and prepares queries with `seed`.
