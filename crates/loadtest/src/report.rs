@@ -236,7 +236,6 @@ fn scenario_label(s: Scenario) -> &'static str {
 pub fn markdown(records: &[RunRecord]) -> String {
     let mut out = String::new();
     let mut setups: Vec<&str> = records.iter().map(|r| r.setup.as_str()).collect();
-    setups.dedup();
     setups.sort_unstable();
     setups.dedup();
     for setup in setups {

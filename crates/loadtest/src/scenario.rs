@@ -108,21 +108,8 @@ impl Shopper {
         }
     }
 
-    async fn get(&self, route: &'static str, url: String, started: Instant) -> Option<u16> {
-        let _turn = self.turns.acquire().await.ok()?;
-        let status = match self.client.get(url).send().await {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                // The body is part of the answer's cost: read it all.
-                match response.bytes().await {
-                    Ok(_) => status,
-                    Err(_) => TRANSPORT_ERROR,
-                }
-            }
-            Err(_) => TRANSPORT_ERROR,
-        };
-        self.recorder.record(route, started, status);
-        Some(status)
+    async fn get(&self, route: &'static str, url: String, started: Instant) {
+        self.send(route, self.client.get(url), started).await;
     }
 
     /// Sends a request and parses its JSON answer; `None` on any failure
@@ -133,26 +120,33 @@ impl Shopper {
         request: reqwest::RequestBuilder,
         started: Instant,
     ) -> Option<(u16, Value)> {
+        let (status, body) = self.send(route, request, started).await?;
+        Some((
+            status,
+            serde_json::from_slice(body.as_ref()).unwrap_or(Value::Null),
+        ))
+    }
+
+    /// Sends a request on a free connection, reads the whole answer (its
+    /// body is part of its cost) and records it; `None` without an answer.
+    async fn send(
+        &self,
+        route: &'static str,
+        request: reqwest::RequestBuilder,
+        started: Instant,
+    ) -> Option<(u16, impl AsRef<[u8]>)> {
         let turn = self.turns.acquire().await.ok()?;
-        let outcome = match request.send().await {
+        let answer = match request.send().await {
             Ok(response) => {
                 let status = response.status().as_u16();
-                match response.bytes().await {
-                    Ok(body) => {
-                        Some((status, serde_json::from_slice(&body).unwrap_or(Value::Null)))
-                    }
-                    Err(_) => None,
-                }
+                response.bytes().await.ok().map(|body| (status, body))
             }
             Err(_) => None,
         };
         drop(turn);
-        self.recorder.record(
-            route,
-            started,
-            outcome.as_ref().map_or(TRANSPORT_ERROR, |(s, _)| *s),
-        );
-        outcome
+        let status = answer.as_ref().map_or(TRANSPORT_ERROR, |(s, _)| *s);
+        self.recorder.record(route, started, status);
+        answer
     }
 
     async fn open_cart(&self, started: Instant) -> Option<String> {

@@ -15,7 +15,7 @@ const SCENARIOS: &[&str] = &[
 ];
 
 fn loadtest(app: &TestApp, out: &std::path::Path, extra: &[&str]) {
-    let status = Command::new(env!("CARGO_BIN_EXE_mercato-loadtest"))
+    let output = Command::new(env!("CARGO_BIN_EXE_mercato-loadtest"))
         .args([
             "run",
             "--base",
@@ -34,9 +34,9 @@ fn loadtest(app: &TestApp, out: &std::path::Path, extra: &[&str]) {
         .output()
         .expect("mercato-loadtest runs");
     assert!(
-        status.status.success(),
+        output.status.success(),
         "{extra:?}: {}",
-        String::from_utf8_lossy(&status.stderr)
+        String::from_utf8_lossy(&output.stderr)
     );
 }
 
