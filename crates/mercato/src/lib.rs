@@ -278,7 +278,7 @@ impl App {
                 payments::migrator,
             )
             .await?;
-            let service = Arc::new(payments::PaymentsService::new(db.clone(), &cfg.payments));
+            let service = Arc::new(payments::PaymentsService::new(db.clone(), &cfg.payments)?);
             if targets.contains(&Target::Orders) {
                 for provider in &cfg.orders.payment_providers {
                     anyhow::ensure!(
@@ -296,6 +296,10 @@ impl App {
             .await
             .context("subscribing payments to order events")?;
             background.push(idempotency_janitor(db.clone()));
+            let reopener = service.clone();
+            background.push(Box::new(move |stop| {
+                Box::pin(payments::service::run_reopener(reopener, stop))
+            }));
             let verifier = verifier(cfg, local_keys.as_ref(), "payments")?;
             let (routes, api) =
                 payments::http::router(payments::http::PaymentsState { service, verifier });

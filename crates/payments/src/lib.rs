@@ -33,6 +33,11 @@ pub fn migrator(_backend: platform::db::Backend) -> Migrator {
             "create payments",
             include_str!("../migrations/20261126600000_create_payments.sql"),
         ),
+        (
+            20_261_127_100_000,
+            "provider webhooks",
+            include_str!("../migrations/20261127100000_provider_webhooks.sql"),
+        ),
         eventbus::outbox::MIGRATION,
         eventbus::inbox::MIGRATION,
         platform::idempotency::MIGRATION,

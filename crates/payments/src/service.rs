@@ -2,7 +2,7 @@
 //! confirming it (test provider), refunds, and voiding or refunding when an
 //! order is cancelled.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use contracts::events::{
     Event,
@@ -23,9 +23,15 @@ use crate::{
     config::PaymentsConfig,
     domain::payment::{self, RefundRefused, Status},
     error::{PaymentError, Result},
-    providers::{Confirmation, NewPayment, Outcome, PaymentProvider, ProviderError},
+    providers::{
+        Confirmation, Happened, NewPayment, OpenedPayment, Outcome, PaymentProvider, ProviderError,
+        paypal::{PaypalProvider, PaypalSettings},
+        stripe::{StripeProvider, StripeSettings},
+    },
     store::{self, Due, Payment, Refund},
 };
+use secrecy::{ExposeSecret as _, SecretString};
+use tokio_util::sync::CancellationToken;
 
 /// The inbox consumer of order and inventory events.
 const CONSUMER: &str = "payments-orders";
@@ -56,6 +62,7 @@ pub struct PaymentsService {
     db: Db,
     outbox: Arc<Outbox>,
     providers: HashMap<&'static str, Arc<dyn PaymentProvider>>,
+    reopen_interval: Duration,
 }
 
 impl std::fmt::Debug for PaymentsService {
@@ -66,18 +73,54 @@ impl std::fmt::Debug for PaymentsService {
 
 impl PaymentsService {
     /// The service over a migrated database with the configured providers.
-    pub fn new(db: Db, cfg: &PaymentsConfig) -> Self {
+    pub fn new(db: Db, cfg: &PaymentsConfig) -> anyhow::Result<Self> {
         let outbox = Outbox::new(db.clone(), crate::NAME);
         let mut providers: HashMap<&'static str, Arc<dyn PaymentProvider>> = HashMap::new();
+        let mut add = |provider: Arc<dyn PaymentProvider>| {
+            providers.insert(provider.name(), provider);
+        };
         if cfg.test_provider {
-            let test: Arc<dyn PaymentProvider> = Arc::new(crate::providers::test::TestProvider);
-            providers.insert(test.name(), test);
+            add(Arc::new(crate::providers::test::TestProvider));
         }
-        Self {
+        let timeout = Duration::from_millis(cfg.provider_timeout_ms);
+        if let (Some(key), Some(secrets)) = (&cfg.stripe_secret_key, &cfg.stripe_webhook_secret) {
+            add(Arc::new(StripeProvider::new(StripeSettings {
+                base_url: cfg.stripe_base_url.clone(),
+                secret_key: key.clone(),
+                webhook_secrets: secrets
+                    .expose_secret()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(SecretString::from)
+                    .collect(),
+                manual_capture: cfg.stripe_capture == "manual",
+                timeout,
+                attempts: cfg.provider_attempts,
+            })?));
+        }
+        if let (Some(client_id), Some(secret), Some(webhook_id)) = (
+            &cfg.paypal_client_id,
+            &cfg.paypal_client_secret,
+            &cfg.paypal_webhook_id,
+        ) {
+            add(Arc::new(PaypalProvider::new(PaypalSettings {
+                base_url: cfg.paypal_base_url.clone(),
+                client_id: client_id.clone(),
+                client_secret: secret.clone(),
+                webhook_id: webhook_id.clone(),
+                return_url: cfg.paypal_return_url.clone(),
+                cancel_url: cfg.paypal_cancel_url.clone(),
+                timeout,
+                attempts: cfg.provider_attempts,
+            })?));
+        }
+        Ok(Self {
             db,
             outbox,
             providers,
-        }
+            reopen_interval: Duration::from_millis(cfg.reopen_interval_ms),
+        })
     }
 
     /// The outbox, for its relay.
@@ -123,65 +166,105 @@ impl PaymentsService {
             .collect())
     }
 
-    /// Confirms a pending payment with a test card (the test provider's
-    /// stand-in for a checkout form); publishes the outcome.
+    /// Confirms a pending payment: with a test card (the test provider's
+    /// stand-in for a checkout form), or, for PayPal, once the buyer has
+    /// approved it there (captures it). Publishes the outcome.
     pub async fn confirm(
         &self,
         payment_id: Uuid,
         caller: Option<&AuthUser>,
-        card_number: &str,
+        card_number: Option<&str>,
     ) -> Result<Payment> {
         let payment = self.get(payment_id, caller).await?;
-        if payment.provider != "test" {
-            return Err(PaymentError::WrongStatus {
-                status: payment.status.as_str(),
-                detail: format!(
-                    "a {} payment is confirmed with {}, not here",
-                    payment.provider, payment.provider
-                ),
-            });
-        }
         if payment.status != Status::Pending {
             return Err(not_pending(&payment));
         }
-        let card = crate::domain::test_cards::normalise(card_number)
-            .ok_or_else(|| PaymentError::field("card_number", "must be 12 to 19 digits"))?;
+        let confirmation = match payment.provider.as_str() {
+            "test" => {
+                let card =
+                    card_number.ok_or_else(|| PaymentError::field("card_number", "is required"))?;
+                let card = crate::domain::test_cards::normalise(card)
+                    .ok_or_else(|| PaymentError::field("card_number", "must be 12 to 19 digits"))?;
+                Confirmation {
+                    card_number: Some(card),
+                }
+            }
+            "paypal" => Confirmation::default(),
+            other => {
+                return Err(PaymentError::WrongStatus {
+                    status: payment.status.as_str(),
+                    detail: format!(
+                        "A {other} payment is confirmed by the customer's browser with its client_secret, not here."
+                    ),
+                });
+            }
+        };
+        if !payment.is_opened() {
+            return Err(PaymentError::WrongStatus {
+                status: payment.status.as_str(),
+                detail: format!(
+                    "The payment is not open at {} yet (the provider did not answer); try again shortly.",
+                    payment.provider
+                ),
+            });
+        }
         let outcome = self
             .provider(&payment.provider)?
-            .confirm(&payment.provider_ref, &Confirmation { card_number: card })
+            .confirm(&payment.provider_ref, &confirmation)
             .await
             .map_err(|e| match e {
-                ProviderError::Refused(reason) => PaymentError::field("card_number", reason),
+                ProviderError::Refused(reason) if payment.provider == "test" => {
+                    PaymentError::field("card_number", reason)
+                }
+                ProviderError::Refused(reason) => PaymentError::WrongStatus {
+                    status: payment.status.as_str(),
+                    detail: format!("{reason}."),
+                },
                 other => PaymentError::Provider(other),
             })?;
-        let now = now_millis();
+        if !self.settle(&payment, &outcome, None).await? && outcome != Outcome::Pending {
+            // Another confirmation (a webhook, a void) won the race.
+            let current = self.get(payment_id, caller).await?;
+            if current.status != Status::Succeeded || outcome != Outcome::Succeeded {
+                return Err(not_pending(&current));
+            }
+        }
+        self.get(payment_id, caller).await
+    }
+
+    /// Records a settled outcome and publishes it, if the payment is still
+    /// pending; false if it was not (someone settled it first).
+    async fn settle(
+        &self,
+        payment: &Payment,
+        outcome: &Outcome,
+        trace: Option<String>,
+    ) -> Result<bool> {
         let mut tx = self.db.begin_write().await?;
-        let (status, failure_code) = match &outcome {
+        let settled = self.settle_in(&mut tx, payment, outcome, trace).await?;
+        self.outbox.commit(tx).await?;
+        Ok(settled)
+    }
+
+    async fn settle_in(
+        &self,
+        tx: &mut platform::db::WriteTx,
+        payment: &Payment,
+        outcome: &Outcome,
+        trace: Option<String>,
+    ) -> Result<bool> {
+        let (status, failure_code) = match outcome {
             Outcome::Succeeded => (Status::Succeeded, None),
             Outcome::Failed(code) => (Status::Failed, Some(code.as_str())),
+            Outcome::Pending => return Ok(false),
         };
-        if !store::settle(&mut tx, payment.id, status, failure_code, now).await? {
-            // Another confirmation (or a void) won the race.
-            drop(tx);
-            let current = self.get(payment_id, caller).await?;
-            return Err(not_pending(&current));
+        if !store::settle(tx, payment.id, status, failure_code, now_millis()).await? {
+            return Ok(false);
         }
-        let event = match &outcome {
-            Outcome::Succeeded => {
-                metrics::counter!("payments_succeeded_total", "provider" => "test").increment(1);
-                envelope(
-                    payment.order_id,
-                    &PaymentSucceeded {
-                        payment_id: payment.id,
-                        order_id: payment.order_id,
-                        amount: payment.amount,
-                        currency: payment.currency.clone(),
-                    },
-                    None,
-                )?
-            }
+        let provider = payment.provider.clone();
+        let event = match outcome {
             Outcome::Failed(code) => {
-                metrics::counter!("payments_failed_total", "provider" => "test", "code" => code.clone())
+                metrics::counter!("payments_failed_total", "provider" => provider, "code" => code.clone())
                     .increment(1);
                 envelope(
                     payment.order_id,
@@ -192,14 +275,26 @@ impl PaymentsService {
                         customer_id: payment.customer_id,
                         email: payment.email.clone(),
                     },
-                    None,
+                    trace,
+                )?
+            }
+            _ => {
+                metrics::counter!("payments_succeeded_total", "provider" => provider).increment(1);
+                envelope(
+                    payment.order_id,
+                    &PaymentSucceeded {
+                        payment_id: payment.id,
+                        order_id: payment.order_id,
+                        amount: payment.amount,
+                        currency: payment.currency.clone(),
+                    },
+                    trace,
                 )?
             }
         };
-        self.outbox.append(&mut tx, &event).await?;
-        self.outbox.commit(tx).await?;
-        tracing::info!(payment.id = %payment.id, order.id = %payment.order_id, status = status.as_str(), "payment confirmed");
-        self.get(payment_id, caller).await
+        self.outbox.append(tx, &event).await?;
+        tracing::info!(payment.id = %payment.id, order.id = %payment.order_id, status = status.as_str(), "payment settled");
+        Ok(true)
     }
 
     /// Refunds all or part of a payment (admin), with an idempotency key.
@@ -295,7 +390,12 @@ impl PaymentsService {
 
         let provider = self.provider(&payment.provider)?;
         let answer = provider
-            .refund(&payment.provider_ref, wanted, &refund.id.to_string())
+            .refund(
+                &payment.provider_ref,
+                wanted,
+                &payment.currency,
+                &refund.id.to_string(),
+            )
             .await;
         let mut tx = self.db.begin_write().await?;
         let provider_ref = match answer {
@@ -406,8 +506,26 @@ impl PaymentsService {
                 currency: &due.currency,
                 idempotency_key: format!("order-{order_id}"),
             })
-            .await?;
+            .await;
+        // An outage leaves the payment pending and unopened (the reopener
+        // tries again; the order waits); a refusal fails it.
+        let (opened, refused) = match opened {
+            Ok(opened) => (Some(opened), None),
+            Err(ProviderError::Transient(reason)) => {
+                tracing::warn!(order.id = %order_id, provider = %due.provider, reason = %reason, "provider unavailable; the payment will be opened later");
+                (None, None)
+            }
+            Err(e) => {
+                tracing::warn!(order.id = %order_id, provider = %due.provider, error.message = %e, "provider refused to open the payment");
+                (None, Some(Outcome::Failed("provider_refused".into())))
+            }
+        };
         let now = now_millis();
+        let opened = opened.unwrap_or(OpenedPayment {
+            reference: String::new(),
+            client_secret: None,
+            approval_url: None,
+        });
         let payment = Payment {
             id: payment_id,
             order_id,
@@ -454,7 +572,184 @@ impl PaymentsService {
         self.outbox
             .append(&mut tx, &envelope(order_id, &created, event.trace.clone())?)
             .await?;
+        if let Some(failed) = refused {
+            self.settle_in(&mut tx, &payment, &failed, event.trace.clone())
+                .await?;
+        }
         self.outbox.commit(tx).await?;
+        Ok(())
+    }
+
+    /// Opens the payments a provider outage left unopened; returns how
+    /// many it opened. Called every `reopen_interval` by [`run_reopener`].
+    pub async fn reopen(&self) -> anyhow::Result<usize> {
+        let mut opened = 0;
+        for payment in store::unopened(self.db.pool(), 100).await? {
+            let provider = self.provider(&payment.provider)?;
+            let answer = provider
+                .create(NewPayment {
+                    payment_id: payment.id,
+                    order_id: payment.order_id,
+                    amount: payment.amount,
+                    currency: &payment.currency,
+                    idempotency_key: format!("order-{}", payment.order_id),
+                })
+                .await;
+            match answer {
+                Ok(at_provider) => {
+                    let mut tx = self.db.begin_write().await?;
+                    let recorded =
+                        store::set_opened(&mut tx, payment.id, &at_provider, now_millis()).await?;
+                    tx.commit().await?;
+                    if recorded {
+                        opened += 1;
+                        tracing::info!(payment.id = %payment.id, order.id = %payment.order_id, "payment opened after a provider outage");
+                    } else if let Err(e) = provider.cancel(&at_provider.reference).await {
+                        // Cancelled meanwhile: nothing may stay open there.
+                        tracing::warn!(payment.id = %payment.id, error.message = %e, "voiding a payment opened too late failed");
+                    }
+                }
+                Err(ProviderError::Transient(reason)) => {
+                    tracing::warn!(payment.id = %payment.id, provider = %payment.provider, reason = %reason, "provider still unavailable");
+                    // The rest would meet the same outage.
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(payment.id = %payment.id, error.message = %e, "provider refused to open the payment");
+                    self.settle(&payment, &Outcome::Failed("provider_refused".into()), None)
+                        .await?;
+                }
+            }
+        }
+        Ok(opened)
+    }
+
+    /// A provider's webhook: verified, then acted on once per event id.
+    pub async fn handle_webhook(
+        &self,
+        provider_name: &str,
+        headers: &axum::http::HeaderMap,
+        body: &[u8],
+    ) -> Result<()> {
+        let Ok(provider) = self.provider(provider_name) else {
+            return Err(PaymentError::Webhook(format!(
+                "{} is not configured on this server.",
+                display_name(provider_name)
+            )));
+        };
+        let event = match provider.verify_webhook(headers, body).await {
+            Ok(Some(event)) => event,
+            Ok(None) => return Ok(()),
+            Err(e @ ProviderError::Transient(_)) => return Err(e.into()),
+            Err(e) => {
+                metrics::counter!("payments_webhooks_refused_total", "provider" => provider.name())
+                    .increment(1);
+                return Err(PaymentError::Webhook(e.to_string()));
+            }
+        };
+        let name = provider.name();
+        if store::webhook_seen(self.db.pool(), name, &event.id).await? {
+            return Ok(());
+        }
+        let payment = store::find_by_reference(self.db.pool(), name, &event.reference).await?;
+        // Money at the provider comes first; it is idempotent there, so a
+        // redelivery after a failure here repeats it harmlessly.
+        let outcome = match (&event.happened, &payment) {
+            (Happened::AwaitsCapture, Some(p)) if p.status == Status::Pending => {
+                let cancelled = store::find_due(self.db.pool(), p.order_id)
+                    .await?
+                    .is_none_or(|d| d.cancelled);
+                let answer = if cancelled {
+                    // Releasing a hold beats charging and refunding.
+                    provider.cancel(&p.provider_ref).await.map(|()| None)
+                } else {
+                    provider.capture(&p.provider_ref, p.amount).await.map(Some)
+                };
+                match answer {
+                    Ok(outcome) => outcome,
+                    // The provider sends the event again later.
+                    Err(e @ ProviderError::Transient(_)) => return Err(e.into()),
+                    Err(e) => {
+                        // Repeating would be refused again: acknowledged.
+                        tracing::warn!(payment.id = %p.id, error.message = %e, "acting on an authorisation was refused");
+                        None
+                    }
+                }
+            }
+            (Happened::Succeeded, _) => Some(Outcome::Succeeded),
+            (Happened::Failed(code), _) => Some(Outcome::Failed(code.clone())),
+            _ => None,
+        };
+        let mut tx = self.db.begin_write().await?;
+        if !store::claim_webhook(&mut tx, name, &event.id, now_millis()).await? {
+            return Ok(());
+        }
+        let Some(payment) = payment else {
+            // Not ours (another shop on the same account) or not yet
+            // recorded: acknowledged, nothing to do.
+            tracing::info!(provider = name, event.id = %event.id, reference = %event.reference, "webhook for an unknown payment");
+            tx.commit().await?;
+            return Ok(());
+        };
+        if let Some(outcome) = outcome {
+            let settled = self.settle_in(&mut tx, &payment, &outcome, None).await?;
+            if !settled && outcome == Outcome::Succeeded && payment.status == Status::Failed {
+                // Paid at the provider after we gave up on it (the order
+                // was cancelled): the money must go back by hand.
+                metrics::counter!("payments_orphan_charges_total", "provider" => name).increment(1);
+                tracing::error!(payment.id = %payment.id, order.id = %payment.order_id, "the provider took money for a payment already failed here; refund it at the provider");
+            }
+        }
+        if let Happened::Refunded { total } = event.happened {
+            self.refunded_at_provider(&mut tx, &payment, total).await?;
+        }
+        self.outbox.commit(tx).await?;
+        Ok(())
+    }
+
+    /// A refund made at the provider (its dashboard), not through us:
+    /// recorded so that our refunded amount matches theirs.
+    async fn refunded_at_provider(
+        &self,
+        tx: &mut platform::db::WriteTx,
+        payment: &Payment,
+        total: i64,
+    ) -> Result<()> {
+        let current = store::find(&mut **tx, payment.id)
+            .await?
+            .ok_or(PaymentError::NotFound("payment"))?;
+        let extra = total.min(current.amount) - current.refunded_amount;
+        if extra <= 0 || !store::earmark_refund(tx, payment.id, extra, now_millis()).await? {
+            // Ours (already counted) or nothing refundable.
+            return Ok(());
+        }
+        let refund = Refund {
+            id: Uuid::now_v7(),
+            payment_id: payment.id,
+            amount: extra,
+            status: "succeeded".into(),
+            provider_ref: None,
+            reason: format!("refunded at {}", payment.provider),
+            created_at: now_millis(),
+        };
+        store::insert_refund(tx, &refund).await?;
+        let refunded_total = current.refunded_amount + extra;
+        let status = Status::after_refunds(current.amount, refunded_total);
+        store::set_status(tx, payment.id, status, now_millis()).await?;
+        let event = PaymentRefunded {
+            payment_id: payment.id,
+            order_id: payment.order_id,
+            refund_id: refund.id,
+            amount: extra,
+            refunded_total,
+            currency: payment.currency.clone(),
+            fully_refunded: status == Status::Refunded,
+            customer_id: payment.customer_id,
+            email: payment.email.clone(),
+        };
+        self.outbox
+            .append(tx, &envelope(payment.order_id, &event, None)?)
+            .await?;
         Ok(())
     }
 
@@ -482,7 +777,7 @@ impl PaymentsService {
             voided = Some(p);
         }
         tx.commit().await?;
-        if let Some(payment) = voided {
+        if let Some(payment) = voided.filter(Payment::is_opened) {
             // Best effort: the test provider holds nothing; a real one
             // expires an abandoned payment by itself.
             if let Err(e) = self
@@ -510,6 +805,27 @@ impl PaymentsService {
         inbox::claim(&mut tx, CONSUMER, event.id).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// Opens what provider outages left unopened, every `reopen_interval`.
+pub async fn run_reopener(service: Arc<PaymentsService>, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(service.reopen_interval) => {}
+            () = stop.cancelled() => return,
+        }
+        if let Err(e) = service.reopen().await {
+            tracing::warn!(error.message = %e, "reopening payments failed");
+        }
+    }
+}
+
+fn display_name(provider: &str) -> &str {
+    match provider {
+        "stripe" => "Stripe",
+        "paypal" => "PayPal",
+        other => other,
     }
 }
 

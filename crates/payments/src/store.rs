@@ -40,7 +40,8 @@ pub struct Payment {
     pub email: String,
     /// Provider name.
     pub provider: String,
-    /// The provider's id of it.
+    /// The provider's id of it; empty while a provider outage keeps it
+    /// from being opened there.
     pub provider_ref: String,
     /// Where it is.
     pub status: Status,
@@ -333,4 +334,98 @@ pub async fn finish_refund(
         .execute(tx)
         .await?;
     Ok(())
+}
+
+impl Payment {
+    /// Whether the provider has opened it (a reference exists).
+    pub fn is_opened(&self) -> bool {
+        !self.provider_ref.is_empty()
+    }
+}
+
+/// The payment a provider knows as `reference`.
+pub async fn find_by_reference<'c>(
+    ex: impl Exec<'c>,
+    provider: &str,
+    reference: &str,
+) -> Result<Option<Payment>, sqlx::Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "select {PAYMENT_COLUMNS} from payment where provider = $1 and provider_ref = $2"
+    )))
+    .bind(provider)
+    .bind(reference)
+    .fetch_optional(ex)
+    .await?;
+    row.as_ref().map(payment).transpose()
+}
+
+/// Pending payments a provider outage left unopened, oldest first.
+pub async fn unopened<'c>(ex: impl Exec<'c>, limit: i64) -> Result<Vec<Payment>, sqlx::Error> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "select {PAYMENT_COLUMNS} from payment where status = 'pending' and provider_ref = '' \
+         order by created_at limit $1"
+    )))
+    .bind(limit)
+    .fetch_all(ex)
+    .await?;
+    rows.iter().map(payment).collect()
+}
+
+/// Records what the provider answered to opening a payment, if it is
+/// still pending and unopened; false otherwise.
+pub async fn set_opened(
+    tx: &mut sqlx::AnyConnection,
+    payment_id: Uuid,
+    opened: &crate::providers::OpenedPayment,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "update payment set provider_ref = $2, client_secret = $3, approval_url = $4, \
+         updated_at = $5, version = version + 1 \
+         where payment_id = $1 and status = 'pending' and provider_ref = ''",
+    )
+    .bind(payment_id.to_string())
+    .bind(&opened.reference)
+    .bind(&opened.client_secret)
+    .bind(&opened.approval_url)
+    .bind(now)
+    .execute(tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Whether a provider's webhook event was handled already.
+pub async fn webhook_seen<'c>(
+    ex: impl Exec<'c>,
+    provider: &str,
+    event_id: &str,
+) -> Result<bool, sqlx::Error> {
+    Ok(
+        sqlx::query("select 1 from webhook_receipt where provider = $1 and event_id = $2")
+            .bind(provider)
+            .bind(event_id)
+            .fetch_optional(ex)
+            .await?
+            .is_some(),
+    )
+}
+
+/// Records a webhook event in the transaction of its effect; false if it
+/// was recorded before (a duplicate delivery: do nothing).
+pub async fn claim_webhook(
+    tx: &mut sqlx::AnyConnection,
+    provider: &str,
+    event_id: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "insert into webhook_receipt (provider, event_id, received_at) values ($1, $2, $3) \
+         on conflict (provider, event_id) do nothing",
+    )
+    .bind(provider)
+    .bind(event_id)
+    .bind(now)
+    .execute(tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -13,6 +13,7 @@ pub mod fakes;
 pub mod nats;
 pub mod shop;
 pub mod smtp;
+pub mod stripe;
 pub mod traefik;
 
 use std::{sync::Arc, time::Duration};
@@ -279,6 +280,19 @@ impl TestApp {
             request = request.json(body);
         }
         read(request.send().await.expect("request sent")).await
+    }
+
+    /// POST of exactly these bytes as JSON with extra headers (a webhook,
+    /// whose signature covers the raw body).
+    pub async fn post_raw(&self, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Reply {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        read(request.body(body).send().await.expect("request sent")).await
     }
 
     /// POST with a JSON body and extra headers (such as `Idempotency-Key`).

@@ -17,13 +17,15 @@ pub struct PaymentListQuery {
     pub order_id: Option<String>,
 }
 
-/// `POST /payments/{id}/confirm` (test provider).
-#[derive(Debug, Deserialize, ToSchema)]
+/// `POST /payments/{id}/confirm`: a test card for the test provider;
+/// nothing for PayPal (the buyer approved it there: it is captured).
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmIn {
     /// A test card: 4242424242424242 succeeds, 4000000000000002 is
     /// declined, 4000000000009995 has insufficient funds.
-    pub card_number: String,
+    #[serde(default)]
+    pub card_number: Option<String>,
 }
 
 /// `POST /payments/{id}/refunds`.

@@ -2,14 +2,15 @@
 
 use axum::{
     Json,
+    body::Bytes,
     extract::{Path, State},
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use platform::{
     Problem,
     auth::{AdminUser, MaybeAuthUser},
-    http::extract::{CanonicalJson, ValidJson, ValidQuery},
+    http::extract::{CanonicalJson, MaybeJson, ValidQuery},
     idempotency::{IdempotencyKey, fingerprint},
 };
 use uuid::Uuid;
@@ -60,21 +61,27 @@ pub(super) async fn get(
     Ok(Json(PaymentOut::from(&payment)))
 }
 
-/// Pay a pending `test` payment with a test card.
+/// Pay a pending `test` payment with a test card, or capture a PayPal
+/// payment once the buyer has approved it (empty body).
 #[utoipa::path(post, path = "/api/v1/payments/{id}/confirm", tag = "payments", params(("id" = Uuid, Path)),
     request_body = ConfirmIn,
-    responses((status = 200, body = PaymentOut, description = "succeeded, or failed with `failure_code`"),
-              (status = 404, body = Problem), (status = 409, body = Problem, description = "no longer pending"),
-              (status = 422, body = Problem, description = "not a test card")))]
+    responses((status = 200, body = PaymentOut, description = "succeeded, or failed with `failure_code`; a PayPal capture PayPal holds for review stays pending"),
+              (status = 404, body = Problem), (status = 409, body = Problem, description = "no longer pending, a Stripe payment (confirmed with its client_secret), or a PayPal payment not approved yet"),
+              (status = 422, body = Problem, description = "not a test card"), (status = 502, body = Problem, description = "the provider did not answer")))]
 pub(super) async fn confirm(
     State(state): State<PaymentsState>,
     MaybeAuthUser(caller): MaybeAuthUser,
     Path(payment_id): Path<String>,
-    ValidJson(body): ValidJson<ConfirmIn>,
+    MaybeJson(body): MaybeJson<ConfirmIn>,
 ) -> Result<Json<PaymentOut>> {
+    let body = body.unwrap_or_default();
     let payment = state
         .service
-        .confirm(id(&payment_id)?, caller.as_ref(), &body.card_number)
+        .confirm(
+            id(&payment_id)?,
+            caller.as_ref(),
+            body.card_number.as_deref(),
+        )
         .await?;
     Ok(Json(PaymentOut::from(&payment)))
 }
@@ -138,22 +145,45 @@ pub(super) async fn refund(
     Ok(response)
 }
 
-/// Stripe's webhook. Stripe is not configured in this release, so every
-/// call is refused as the contract says (400).
+/// Stripe's webhook: `Stripe-Signature` verified over the raw body
+/// (HMAC-SHA256, 5-minute tolerance, any configured secret); each event
+/// acted on once; events we do not use are acknowledged.
 #[utoipa::path(post, path = "/api/v1/webhooks/stripe", tag = "payments",
-    responses((status = 400, body = Problem, description = "missing or bad signature, or Stripe not configured")))]
-pub(super) async fn stripe_webhook() -> Result<Response> {
-    Err(PaymentError::Webhook(
-        "Stripe is not configured on this server.".into(),
-    ))
+    responses((status = 200, description = "received"),
+              (status = 400, body = Problem, description = "missing or bad signature, or Stripe not configured"),
+              (status = 502, body = Problem, description = "Stripe did not answer a call this event needs; it sends the event again")))]
+pub(super) async fn stripe_webhook(
+    State(state): State<PaymentsState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Received>> {
+    state
+        .service
+        .handle_webhook("stripe", &headers, &body)
+        .await?;
+    Ok(Json(Received { received: true }))
 }
 
-/// PayPal's webhook. PayPal is not configured in this release, so every
-/// call is refused as the contract says (400).
+/// PayPal's webhook: verified by PayPal's verify-webhook-signature API;
+/// each event acted on once.
 #[utoipa::path(post, path = "/api/v1/webhooks/paypal", tag = "payments",
-    responses((status = 400, body = Problem, description = "verification failed, or PayPal not configured")))]
-pub(super) async fn paypal_webhook() -> Result<Response> {
-    Err(PaymentError::Webhook(
-        "PayPal is not configured on this server.".into(),
-    ))
+    responses((status = 200, description = "received"),
+              (status = 400, body = Problem, description = "verification failed, or PayPal not configured"),
+              (status = 502, body = Problem, description = "PayPal did not answer the verification; it sends the event again")))]
+pub(super) async fn paypal_webhook(
+    State(state): State<PaymentsState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Received>> {
+    state
+        .service
+        .handle_webhook("paypal", &headers, &body)
+        .await?;
+    Ok(Json(Received { received: true }))
+}
+
+/// A webhook's acknowledgement.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(super) struct Received {
+    received: bool,
 }

@@ -3,6 +3,9 @@
 //! idempotency key derived from our own ids, so a retried call cannot
 //! charge or refund twice at the provider.
 
+mod http;
+pub mod paypal;
+pub mod stripe;
 pub mod test;
 
 use futures::future::BoxFuture;
@@ -41,13 +44,35 @@ pub enum Outcome {
     Succeeded,
     /// Refused, with the provider's reason code.
     Failed(String),
+    /// Not settled yet: the provider's webhook will say.
+    Pending,
 }
 
-/// What the customer hands in to confirm (the test provider's card).
-#[derive(Debug, Clone)]
+/// What the customer hands in to confirm: a test card for the test
+/// provider; nothing for PayPal (the buyer approved at PayPal and came
+/// back, so the payment is captured).
+#[derive(Debug, Clone, Default)]
 pub struct Confirmation {
-    /// Card number, digits only.
-    pub card_number: String,
+    /// Card number, digits only (test provider).
+    pub card_number: Option<String>,
+}
+
+/// What a provider's webhook reports about a payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Happened {
+    /// The money is taken.
+    Succeeded,
+    /// The payment failed, with the provider's reason code.
+    Failed(String),
+    /// The customer authorised or approved it: it waits for our capture
+    /// (Stripe with manual capture, PayPal after approval).
+    AwaitsCapture,
+    /// Refunded at the provider, `total` in all so far (possibly from its
+    /// dashboard, not through us).
+    Refunded {
+        /// Minor units refunded in all.
+        total: i64,
+    },
 }
 
 /// A provider's news about a payment, from a verified webhook.
@@ -58,7 +83,7 @@ pub struct WebhookEvent {
     /// The provider's payment reference.
     pub reference: String,
     /// What happened to it.
-    pub outcome: Outcome,
+    pub happened: Happened,
 }
 
 /// A provider call that did not work.
@@ -73,6 +98,9 @@ pub enum ProviderError {
     /// This provider does not do that.
     #[error("not supported by this provider: {0}")]
     Unsupported(&'static str),
+    /// A webhook whose origin could not be verified.
+    #[error("webhook not verified: {0}")]
+    Unverified(String),
 }
 
 /// A payment provider.
@@ -86,14 +114,15 @@ pub trait PaymentProvider: Send + Sync + 'static {
         payment: NewPayment<'a>,
     ) -> BoxFuture<'a, Result<OpenedPayment, ProviderError>>;
 
-    /// Confirms a payment server-side (the test provider's card form).
+    /// Confirms a payment server-side: the test provider's card form,
+    /// PayPal's capture when the buyer comes back.
     fn confirm<'a>(
         &'a self,
         reference: &'a str,
         confirmation: &'a Confirmation,
     ) -> BoxFuture<'a, Result<Outcome, ProviderError>>;
 
-    /// Takes authorised money (manual capture).
+    /// Takes authorised or approved money.
     fn capture<'a>(
         &'a self,
         reference: &'a str,
@@ -105,16 +134,71 @@ pub trait PaymentProvider: Send + Sync + 'static {
         &'a self,
         reference: &'a str,
         amount: i64,
+        currency: &'a str,
         idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<String, ProviderError>>;
 
     /// Voids a payment that was not taken.
     fn cancel<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<(), ProviderError>>;
 
-    /// Verifies and reads a webhook; None for an event type we ignore.
-    fn parse_webhook(
-        &self,
-        headers: &axum::http::HeaderMap,
-        body: &[u8],
-    ) -> Result<Option<WebhookEvent>, ProviderError>;
+    /// Verifies and reads a webhook from its raw body; None for an event
+    /// we do not act on (acknowledged all the same).
+    fn verify_webhook<'a>(
+        &'a self,
+        headers: &'a axum::http::HeaderMap,
+        body: &'a [u8],
+    ) -> BoxFuture<'a, Result<Option<WebhookEvent>, ProviderError>>;
+}
+
+/// `amount` minor units as the decimal string APIs such as PayPal's want
+/// (`1234` USD is `"12.34"`, `1200` JPY is `"1200"`).
+pub fn decimal(amount: i64, currency: &str) -> String {
+    let exponent = u32::from(platform::money::minor_units(currency).unwrap_or(2));
+    if exponent == 0 {
+        return amount.to_string();
+    }
+    let scale = 10u64.pow(exponent);
+    let sign = if amount < 0 { "-" } else { "" };
+    let abs = amount.unsigned_abs();
+    format!(
+        "{sign}{}.{:0width$}",
+        abs / scale,
+        abs % scale,
+        width = exponent as usize
+    )
+}
+
+/// The inverse of [`decimal`]; None when it is not such an amount.
+pub fn minor(value: &str, currency: &str) -> Option<i64> {
+    let exponent = usize::from(platform::money::minor_units(currency).unwrap_or(2));
+    let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || fraction.len() > exponent
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let padded = format!("{fraction:0<exponent$}");
+    format!("{whole}{padded}").parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_as_decimals_follow_the_currency_exponent() {
+        assert_eq!(decimal(1234, "USD"), "12.34");
+        assert_eq!(decimal(5, "EUR"), "0.05");
+        assert_eq!(decimal(1200, "JPY"), "1200");
+        assert_eq!(decimal(1234, "KWD"), "1.234");
+        assert_eq!(minor("12.34", "USD"), Some(1234));
+        assert_eq!(minor("12.3", "USD"), Some(1230));
+        assert_eq!(minor("12", "USD"), Some(1200));
+        assert_eq!(minor("1200", "JPY"), Some(1200));
+        assert_eq!(minor("1.5", "JPY"), None);
+        assert_eq!(minor("-1.00", "USD"), None);
+        assert_eq!(minor("", "USD"), None);
+    }
 }

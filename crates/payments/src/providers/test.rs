@@ -38,7 +38,12 @@ impl PaymentProvider for TestProvider {
         confirmation: &'a Confirmation,
     ) -> BoxFuture<'a, Result<Outcome, ProviderError>> {
         Box::pin(async move {
-            match test_cards::outcome(&confirmation.card_number) {
+            let Some(card) = &confirmation.card_number else {
+                return Err(ProviderError::Refused(
+                    "a test card number is required".into(),
+                ));
+            };
+            match test_cards::outcome(card) {
                 Some(CardOutcome::Succeeds) => Ok(Outcome::Succeeded),
                 Some(CardOutcome::Fails(code)) => Ok(Outcome::Failed(code.into())),
                 None => Err(ProviderError::Refused(
@@ -61,6 +66,7 @@ impl PaymentProvider for TestProvider {
         &'a self,
         _reference: &'a str,
         _amount: i64,
+        _currency: &'a str,
         _idempotency_key: &'a str,
     ) -> BoxFuture<'a, Result<String, ProviderError>> {
         Box::pin(async move { Ok(format!("test_re_{}", Uuid::now_v7().simple())) })
@@ -70,11 +76,11 @@ impl PaymentProvider for TestProvider {
         Box::pin(async move { Ok(()) })
     }
 
-    fn parse_webhook(
-        &self,
-        _headers: &axum::http::HeaderMap,
-        _body: &[u8],
-    ) -> Result<Option<WebhookEvent>, ProviderError> {
-        Err(ProviderError::Unsupported("webhooks"))
+    fn verify_webhook<'a>(
+        &'a self,
+        _headers: &'a axum::http::HeaderMap,
+        _body: &'a [u8],
+    ) -> BoxFuture<'a, Result<Option<WebhookEvent>, ProviderError>> {
+        Box::pin(async move { Err(ProviderError::Unsupported("webhooks")) })
     }
 }

@@ -4,6 +4,9 @@
 // Tests fail loudly; helpers outside #[test] functions need this said.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod paypal;
+mod stripe;
+
 use std::sync::Arc;
 
 use serde_json::{Value, json};

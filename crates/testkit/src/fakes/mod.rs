@@ -3,6 +3,7 @@
 //! answer with its documented success and error shapes. They are fakes,
 //! not the real thing; the real protocol is what they follow.
 
+pub mod paypal;
 pub mod sendgrid;
 pub mod twilio;
 
