@@ -497,16 +497,22 @@ impl PaymentsService {
         };
         // Outside the transaction: a provider is a network call. Its
         // idempotency key is the order, so a retry opens nothing new there.
-        let opened = self
-            .provider(&due.provider)?
-            .create(NewPayment {
-                payment_id,
-                order_id,
-                amount: due.amount,
-                currency: &due.currency,
-                idempotency_key: format!("order-{order_id}"),
-            })
-            .await;
+        let opened = match self.provider(&due.provider) {
+            Ok(provider) => {
+                provider
+                    .create(NewPayment {
+                        payment_id,
+                        order_id,
+                        amount: due.amount,
+                        currency: &due.currency,
+                        idempotency_key: format!("order-{order_id}"),
+                    })
+                    .await
+            }
+            // Offered by orders but not enabled here (a configuration
+            // mismatch between processes): the order cannot be paid.
+            Err(e) => Err(e),
+        };
         // An outage leaves the payment pending and unopened (the reopener
         // tries again; the order waits); a refusal fails it.
         let (opened, refused) = match opened {
@@ -585,7 +591,11 @@ impl PaymentsService {
     pub async fn reopen(&self) -> anyhow::Result<usize> {
         let mut opened = 0;
         for payment in store::unopened(self.db.pool(), 100).await? {
-            let provider = self.provider(&payment.provider)?;
+            let Ok(provider) = self.provider(&payment.provider) else {
+                self.settle(&payment, &Outcome::Failed("provider_refused".into()), None)
+                    .await?;
+                continue;
+            };
             let answer = provider
                 .create(NewPayment {
                     payment_id: payment.id,
