@@ -217,6 +217,9 @@ pub async fn seed(service: &CatalogService, products: usize) -> Result<usize> {
             Err(e) => return Err(e),
         }
     }
+    if created > 0 {
+        service.refresh_statistics().await?;
+    }
     Ok(created)
 }
 

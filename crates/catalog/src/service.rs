@@ -359,6 +359,11 @@ impl CatalogService {
         }))
     }
 
+    /// Refreshes the database's planner statistics (after a bulk load).
+    pub async fn refresh_statistics(&self) -> Result<()> {
+        Ok(crate::store::analyze(&self.db).await?)
+    }
+
     /// How many products exist, in any status.
     pub async fn product_count(&self) -> Result<i64> {
         Ok(products::count(self.db.pool()).await?)

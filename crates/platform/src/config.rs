@@ -131,8 +131,11 @@ pub struct DatabaseConfig {
     pub url: Option<SecretString>,
     /// Prefix of each service's schema on the shared server (`<prefix><service>`).
     pub schema_prefix: String,
-    /// Connections per service pool.
+    /// Connections per service pool on PostgreSQL.
     pub max_connections: u32,
+    /// Connections per service pool on SQLite: one writes at a time, and
+    /// each keeps its own page cache and thread, so fewer suffice.
+    pub sqlite_max_connections: u32,
     /// Run each service's migrations when it starts.
     pub migrate_on_start: bool,
 }
@@ -143,6 +146,10 @@ impl DatabaseConfig {
         anyhow::ensure!(
             (1..=1000).contains(&self.max_connections),
             "database.max_connections must be within 1..=1000"
+        );
+        anyhow::ensure!(
+            (2..=100).contains(&self.sqlite_max_connections),
+            "database.sqlite_max_connections must be within 2..=100"
         );
         anyhow::ensure!(
             self.schema_prefix

@@ -104,7 +104,7 @@ impl Db {
             (Some(url), _) if is_postgres(url) => {
                 Self::postgres(url.expose_secret(), None, cfg.max_connections).await
             }
-            (Some(url), _) => Self::sqlite(url.expose_secret(), cfg.max_connections).await,
+            (Some(url), _) => Self::sqlite(url.expose_secret(), cfg.sqlite_max_connections).await,
             (None, Some(server)) => {
                 let schema = format!("{}{}", cfg.schema_prefix, service);
                 Self::postgres(server.expose_secret(), Some(schema), cfg.max_connections).await
@@ -115,7 +115,7 @@ impl Db {
                 })?;
                 let path = cfg.data_dir.join(format!("{service}.db"));
                 let url = format!("sqlite://{}?mode=rwc", path.display());
-                Self::sqlite(&url, cfg.max_connections).await
+                Self::sqlite(&url, cfg.sqlite_max_connections).await
             }
         }
     }
