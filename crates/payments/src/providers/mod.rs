@@ -168,21 +168,6 @@ pub fn decimal(amount: i64, currency: &str) -> String {
     )
 }
 
-/// The inverse of [`decimal`]; None when it is not such an amount.
-pub fn minor(value: &str, currency: &str) -> Option<i64> {
-    let exponent = usize::from(platform::money::minor_units(currency).unwrap_or(2));
-    let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
-    if whole.is_empty()
-        || !whole.bytes().all(|b| b.is_ascii_digit())
-        || fraction.len() > exponent
-        || !fraction.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let padded = format!("{fraction:0<exponent$}");
-    format!("{whole}{padded}").parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,12 +178,5 @@ mod tests {
         assert_eq!(decimal(5, "EUR"), "0.05");
         assert_eq!(decimal(1200, "JPY"), "1200");
         assert_eq!(decimal(1234, "KWD"), "1.234");
-        assert_eq!(minor("12.34", "USD"), Some(1234));
-        assert_eq!(minor("12.3", "USD"), Some(1230));
-        assert_eq!(minor("12", "USD"), Some(1200));
-        assert_eq!(minor("1200", "JPY"), Some(1200));
-        assert_eq!(minor("1.5", "JPY"), None);
-        assert_eq!(minor("-1.00", "USD"), None);
-        assert_eq!(minor("", "USD"), None);
     }
 }

@@ -158,7 +158,7 @@ impl PaypalProvider {
             .await?;
         match read("capture", &answer) {
             Ok(order) => Ok(capture_outcome(&order)),
-            Err(e) if issue(&answer) == Some("ORDER_ALREADY_CAPTURED") => {
+            Err(e) if has_issue(&answer, "ORDER_ALREADY_CAPTURED") => {
                 // Captured by the other path (webhook or return): read it.
                 let order = self.order(order).await.map_err(|_| e)?;
                 Ok(capture_outcome(&order))
@@ -181,18 +181,9 @@ impl PaypalProvider {
     }
 }
 
-/// PayPal's name for why a 4xx happened (`details[0].issue`).
-fn issue(answer: &Answer) -> Option<&'static str> {
-    let json = answer.json();
-    let issue = json["details"][0]["issue"].as_str()?;
-    // Only the issues acted on are named; the rest read as refusals.
-    [
-        "ORDER_ALREADY_CAPTURED",
-        "ORDER_NOT_APPROVED",
-        "INSTRUMENT_DECLINED",
-    ]
-    .into_iter()
-    .find(|known| *known == issue)
+/// Whether PayPal refused because of `name` (its `details[0].issue`).
+fn has_issue(answer: &Answer, name: &str) -> bool {
+    answer.json()["details"][0]["issue"].as_str() == Some(name)
 }
 
 fn read(what: &str, answer: &Answer) -> Result<Value, ProviderError> {
