@@ -1,9 +1,31 @@
 //! Cart rules: limits and totals, in integer minor units.
 
+use crate::error::CartError;
+
 /// Units of one line.
 pub const QUANTITY_MAX: i64 = 99;
 /// Lines of one cart.
 pub const LINES_MAX: usize = 100;
+
+/// Why adding `adding` units to a line that holds `held` (0: no line yet)
+/// was refused, when the store's limits said no.
+pub fn refused_add(held: i64, adding: i64, available: i64) -> CartError {
+    let total = held.saturating_add(adding);
+    if held == 0 {
+        CartError::field(
+            "variant_id",
+            format!("a cart holds at most {LINES_MAX} lines"),
+        )
+    } else if total > QUANTITY_MAX {
+        CartError::field(
+            "quantity",
+            format!("a line holds at most {QUANTITY_MAX} units"),
+        )
+    } else {
+        debug_assert!(total > available);
+        CartError::OutOfStock { available }
+    }
+}
 
 /// Checks a line quantity; the error is the reason.
 pub fn check_quantity(quantity: i64) -> Result<(), String> {
@@ -38,6 +60,20 @@ mod tests {
                 && check_quantity(100).is_err()
                 && check_quantity(-1).is_err()
         );
+    }
+
+    #[test]
+    fn a_refused_add_names_the_limit_it_hit() {
+        let field = |e: CartError| match e {
+            CartError::Validation(errors) => errors[0].field.clone(),
+            other => format!("{other}"),
+        };
+        assert_eq!(field(refused_add(0, 1, 10)), "variant_id");
+        assert_eq!(field(refused_add(98, 2, 500)), "quantity");
+        assert!(matches!(
+            refused_add(5, 6, 10),
+            CartError::OutOfStock { available: 10 }
+        ));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! | CRT-0001 | 404 | no such cart, line or variant (or not the caller's) |
 //! | CRT-0002 | 409 | not enough stock; `available` says how many are |
 //! | CRT-0003 | 503 | the catalog cannot be reached |
+//! | CRT-0004 | 409 | the variant (or guest cart) is priced in another currency than the cart |
 
 use axum::{
     http::StatusCode,
@@ -26,6 +27,14 @@ pub enum CartError {
     OutOfStock {
         /// Units available now.
         available: i64,
+    },
+    /// A price in another currency than the cart's, which never changes.
+    #[error("priced in {variant}; the cart is in {cart}")]
+    CurrencyMismatch {
+        /// The currency of what was added.
+        variant: String,
+        /// The cart's currency.
+        cart: String,
     },
     /// The catalog did not answer.
     #[error("catalog unavailable: {0}")]
@@ -74,6 +83,16 @@ impl IntoResponse for CartError {
             )
             .detail(format!("Only {available} available."))
             .with("available", available),
+            Self::CurrencyMismatch { variant, cart } => Problem::new(
+                StatusCode::CONFLICT,
+                "cart/currency-mismatch",
+                "CRT-0004",
+                "Another currency than the cart's",
+            )
+            .detail(format!(
+                "This is priced in {variant}; the cart is in {cart}, and a cart's currency never changes. Open a cart in {variant} for it."
+            ))
+            .with("cart_currency", cart),
             Self::CatalogUnavailable(detail) => {
                 tracing::warn!(error.message = %detail, "catalog unavailable");
                 let mut problem =

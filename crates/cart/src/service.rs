@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::{
     config::CartConfig,
-    domain::{LINES_MAX, QUANTITY_MAX, check_quantity},
+    domain::{self, LINES_MAX, QUANTITY_MAX, check_quantity},
     error::{CartError, Result},
     store::{self, Cart, Item},
 };
@@ -176,58 +176,47 @@ impl CartService {
         check_quantity(quantity).map_err(|e| CartError::field("quantity", e))?;
         let cart = self.accessible(cart_id, caller).await?;
         let info = self.variant(variant_id).await?;
-        let mut cart = cart;
-        let mut tx = self.db.begin_write().await?;
-        let items = store::items(&mut *tx, cart.id).await?;
+        // A cart's currency is fixed when it is opened.
         if info.currency != cart.currency {
-            // An empty cart takes the currency of what goes in first.
-            if !items.is_empty() {
-                return Err(CartError::field(
-                    "variant_id",
-                    format!(
-                        "is priced in {}; this cart is in {}",
-                        info.currency, cart.currency
-                    ),
-                ));
-            }
-            store::set_currency(&mut *tx, cart.id, &info.currency).await?;
-            cart.currency = info.currency.clone();
+            return Err(CartError::CurrencyMismatch {
+                variant: info.currency,
+                cart: cart.currency,
+            });
         }
-        let existing = items.iter().find(|i| i.variant_id == variant_id);
-        let total = existing.map_or(0, |i| i.quantity) + quantity;
-        if total > QUANTITY_MAX {
-            return Err(CartError::field(
-                "quantity",
-                format!("a line holds at most {QUANTITY_MAX} units"),
-            ));
-        }
-        if existing.is_none() && items.len() >= LINES_MAX {
-            return Err(CartError::field(
-                "variant_id",
-                format!("a cart holds at most {LINES_MAX} lines"),
-            ));
-        }
-        if total > info.available {
+        if quantity > info.available {
             return Err(CartError::OutOfStock {
                 available: info.available,
             });
         }
         let now = now_millis();
         let item = Item {
-            id: existing.map_or_else(Uuid::now_v7, |i| i.id),
+            id: Uuid::now_v7(),
             variant_id,
             sku: info.sku,
             product_name: info.product_name,
             variant_title: info.variant_title,
-            quantity: total,
+            quantity,
             unit_price: info.price,
         };
-        if existing.is_some() {
-            store::update_item(&mut *tx, cart.id, &item).await?;
-        } else {
-            store::insert_item(&mut *tx, cart.id, &item, now).await?;
+        let mut tx = self.db.begin_write().await?;
+        if store::lock(&mut tx, cart.id, now).await?.is_none() {
+            return Err(CartError::NotFound("cart"));
         }
-        store::touch(&mut *tx, cart.id, now).await?;
+        let most = QUANTITY_MAX.min(info.available);
+        if store::add_units(
+            &mut tx,
+            cart.id,
+            &item,
+            most,
+            i64::try_from(LINES_MAX).unwrap_or(i64::MAX),
+            now,
+        )
+        .await?
+        .is_none()
+        {
+            let held = store::quantity_of(&mut *tx, cart.id, variant_id).await?;
+            return Err(domain::refused_add(held, quantity, info.available));
+        }
         tx.commit().await?;
         self.view(cart).await
     }
@@ -246,14 +235,14 @@ impl CartService {
             })?;
         }
         let cart = self.accessible(cart_id, caller).await?;
+        if quantity == 0 {
+            return self.remove(cart_id, caller, item_id).await;
+        }
         let items = store::items(self.db.pool(), cart.id).await?;
         let mut item = items
             .into_iter()
             .find(|i| i.id == item_id)
             .ok_or(CartError::NotFound("cart line"))?;
-        if quantity == 0 {
-            return self.remove(cart_id, caller, item_id).await;
-        }
         if quantity > item.quantity {
             let info = self.variant(item.variant_id).await?;
             if quantity > info.available {
@@ -265,8 +254,12 @@ impl CartService {
         }
         item.quantity = quantity;
         let mut tx = self.db.begin_write().await?;
-        store::update_item(&mut *tx, cart.id, &item).await?;
-        store::touch(&mut *tx, cart.id, now_millis()).await?;
+        if store::lock(&mut tx, cart.id, now_millis()).await?.is_none()
+            || !store::update_item(&mut *tx, cart.id, &item).await?
+        {
+            // Removed (or the cart claimed) since it was read.
+            return Err(CartError::NotFound("cart line"));
+        }
         tx.commit().await?;
         self.view(cart).await
     }
@@ -280,10 +273,11 @@ impl CartService {
     ) -> Result<CartView> {
         let cart = self.accessible(cart_id, caller).await?;
         let mut tx = self.db.begin_write().await?;
-        if !store::delete_item(&mut *tx, cart.id, item_id).await? {
+        if store::lock(&mut tx, cart.id, now_millis()).await?.is_none()
+            || !store::delete_item(&mut *tx, cart.id, item_id).await?
+        {
             return Err(CartError::NotFound("cart line"));
         }
-        store::touch(&mut *tx, cart.id, now_millis()).await?;
         tx.commit().await?;
         self.view(cart).await
     }
@@ -301,15 +295,23 @@ impl CartService {
             None => {}
         }
         let (target, _) = self.open(Some(customer), Some(&guest.currency)).await?;
-        if target.cart.currency != guest.currency && !target.items.is_empty() {
-            return Err(CartError::field(
-                "cart_id",
-                "the guest cart's currency differs from your cart's",
-            ));
+        if target.cart.currency != guest.currency {
+            return Err(CartError::CurrencyMismatch {
+                variant: guest.currency,
+                cart: target.cart.currency,
+            });
         }
-        let guest_items = store::items(self.db.pool(), guest.id).await?;
         let now = now_millis();
         let mut tx = self.db.begin_write().await?;
+        if store::lock(&mut tx, target.cart.id, now).await?.is_none() {
+            return Err(CartError::NotFound("cart"));
+        }
+        // Taking the guest cart's lines and deleting it in this transaction
+        // is what makes a second claim of it (at the same moment) a 404
+        // instead of a second merge.
+        let guest_items = store::take_guest(&mut tx, guest.id)
+            .await?
+            .ok_or(CartError::NotFound("cart"))?;
         let mut lines = store::items(&mut *tx, target.cart.id).await?;
         for incoming in guest_items {
             if let Some(line) = lines
@@ -327,8 +329,6 @@ impl CartService {
                 lines.push(line);
             }
         }
-        store::delete(&mut tx, guest.id).await?;
-        store::touch(&mut *tx, target.cart.id, now).await?;
         tx.commit().await?;
         self.view(target.cart).await
     }
@@ -367,10 +367,10 @@ impl CartService {
     ) -> Result<()> {
         let mut tx = self.db.begin_write().await?;
         if eventbus::inbox::claim(&mut tx, "cart-orders", order_id).await? {
+            store::lock(&mut tx, cart_id, now_millis()).await?;
             for unit in units {
                 store::take(&mut tx, cart_id, unit.variant_id, unit.quantity).await?;
             }
-            store::touch(&mut *tx, cart_id, now_millis()).await?;
         }
         tx.commit().await?;
         Ok(())

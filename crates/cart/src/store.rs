@@ -42,7 +42,14 @@ fn cart(row: &AnyRow) -> Result<Cart, sqlx::Error> {
     let customer: Option<String> = row.try_get("customer_id")?;
     Ok(Cart {
         id: id(row, "cart_id")?,
-        customer_id: customer.and_then(|c| Uuid::parse_str(&c).ok()),
+        // A stored owner that is not a UUID is corruption, never a guest cart.
+        customer_id: customer
+            .map(|c| Uuid::parse_str(&c))
+            .transpose()
+            .map_err(|e| sqlx::Error::ColumnDecode {
+                index: "cart.customer_id".into(),
+                source: Box::new(e),
+            })?,
         currency: row.try_get("currency")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -88,43 +95,65 @@ pub async fn insert<'c>(ex: impl Exec<'c>, c: &Cart) -> Result<(), sqlx::Error> 
     Ok(())
 }
 
-/// Changes an (empty) cart's currency.
-pub async fn set_currency<'c>(
-    ex: impl Exec<'c>,
+/// Takes the cart for this transaction and marks it used now (idle carts
+/// expire); returns its currency, or None when there is no such cart.
+///
+/// Every change to a cart's lines starts here. The row lock it takes on
+/// PostgreSQL queues concurrent writers of one cart behind each other, so
+/// the line count and quantities a change reads cannot move under it (on
+/// SQLite the write transaction already excludes every other writer).
+pub async fn lock(
+    tx: &mut sqlx::AnyConnection,
     cart_id: Uuid,
-    currency: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("update cart set currency = $2 where cart_id = $1")
-        .bind(cart_id.to_string())
-        .bind(currency)
-        .execute(ex)
-        .await?;
-    Ok(())
-}
-
-/// Marks the cart as used now (idle carts expire).
-pub async fn touch<'c>(ex: impl Exec<'c>, cart_id: Uuid, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("update cart set updated_at = $2 where cart_id = $1")
+    now: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    let row = sqlx::query("update cart set updated_at = $2 where cart_id = $1 returning currency")
         .bind(cart_id.to_string())
         .bind(now)
-        .execute(ex)
+        .fetch_optional(tx)
         .await?;
-    Ok(())
+    row.map(|r| r.try_get("currency")).transpose()
 }
 
-/// Deletes a cart and its lines.
-pub async fn delete(tx: &mut sqlx::AnyConnection, cart_id: Uuid) -> Result<(), sqlx::Error> {
-    // Lines first: SQLite enforces the cascade only with foreign keys on,
-    // and being explicit costs nothing.
-    sqlx::query("delete from cart_item where cart_id = $1")
+/// Deletes a guest cart and returns its lines (in the order added); None
+/// when there is no such guest cart (any more).
+pub async fn take_guest(
+    tx: &mut sqlx::AnyConnection,
+    cart_id: Uuid,
+) -> Result<Option<Vec<Item>>, sqlx::Error> {
+    let rows = sqlx::query(
+        "delete from cart_item where cart_id = $1 and cart_id in \
+             (select cart_id from cart where cart_id = $1 and customer_id is null) \
+         returning item_id, variant_id, sku, product_name, variant_title, quantity, unit_price, created_at",
+    )
+    .bind(cart_id.to_string())
+    .fetch_all(&mut *tx)
+    .await?;
+    let gone = sqlx::query("delete from cart where cart_id = $1 and customer_id is null")
         .bind(cart_id.to_string())
         .execute(&mut *tx)
         .await?;
-    sqlx::query("delete from cart where cart_id = $1")
-        .bind(cart_id.to_string())
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
+    if gone.rows_affected() == 0 {
+        return Ok(None);
+    }
+    let mut lines = rows
+        .iter()
+        .map(|r| Ok((r.try_get::<i64, _>("created_at")?, item(r)?)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    lines.sort_by_key(|(created, line)| (*created, line.id));
+    Ok(Some(lines.into_iter().map(|(_, line)| line).collect()))
+}
+
+fn item(r: &AnyRow) -> Result<Item, sqlx::Error> {
+    Ok(Item {
+        id: id(r, "item_id")?,
+        variant_id: id(r, "variant_id")?,
+        sku: r.try_get("sku")?,
+        product_name: r.try_get("product_name")?,
+        variant_title: r.try_get("variant_title")?,
+        quantity: r.try_get("quantity")?,
+        unit_price: r.try_get("unit_price")?,
+    })
 }
 
 /// The cart's lines, in the order added.
@@ -136,19 +165,61 @@ pub async fn items<'c>(ex: impl Exec<'c>, cart_id: Uuid) -> Result<Vec<Item>, sq
     .bind(cart_id.to_string())
     .fetch_all(ex)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Item {
-                id: id(r, "item_id")?,
-                variant_id: id(r, "variant_id")?,
-                sku: r.try_get("sku")?,
-                product_name: r.try_get("product_name")?,
-                variant_title: r.try_get("variant_title")?,
-                quantity: r.try_get("quantity")?,
-                unit_price: r.try_get("unit_price")?,
-            })
-        })
-        .collect()
+    rows.iter().map(item).collect()
+}
+
+/// Adds `item.quantity` units of its variant to the cart in one statement:
+/// a new line when the cart has fewer than `max_lines`, else the existing
+/// line grows, provided it ends with at most `max_quantity` units (the
+/// price snapshot is renewed). Returns the line's new quantity, or None when
+/// a limit refused it (nothing changed). Call under [`lock`].
+pub async fn add_units(
+    tx: &mut sqlx::AnyConnection,
+    cart_id: Uuid,
+    item: &Item,
+    max_quantity: i64,
+    max_lines: i64,
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let row = sqlx::query(
+        "insert into cart_item (item_id, cart_id, variant_id, sku, product_name, variant_title, quantity, unit_price, created_at) \
+         select $1, $2, $3, $4, $5, $6, $7, $8, $9 \
+         where $7 <= $10 and ((select count(*) from cart_item where cart_id = $2) < $11 \
+             or exists (select 1 from cart_item where cart_id = $2 and variant_id = $3)) \
+         on conflict (cart_id, variant_id) do update set \
+             quantity = cart_item.quantity + excluded.quantity, unit_price = excluded.unit_price, \
+             sku = excluded.sku, product_name = excluded.product_name, variant_title = excluded.variant_title \
+         where cart_item.quantity + excluded.quantity <= $10 \
+         returning quantity",
+    )
+    .bind(item.id.to_string())
+    .bind(cart_id.to_string())
+    .bind(item.variant_id.to_string())
+    .bind(&item.sku)
+    .bind(&item.product_name)
+    .bind(&item.variant_title)
+    .bind(item.quantity)
+    .bind(item.unit_price)
+    .bind(now)
+    .bind(max_quantity)
+    .bind(max_lines)
+    .fetch_optional(tx)
+    .await?;
+    row.map(|r| r.try_get("quantity")).transpose()
+}
+
+/// Units of the variant in the cart now (0 without a line).
+pub async fn quantity_of<'c>(
+    ex: impl Exec<'c>,
+    cart_id: Uuid,
+    variant_id: Uuid,
+) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query("select quantity from cart_item where cart_id = $1 and variant_id = $2")
+        .bind(cart_id.to_string())
+        .bind(variant_id.to_string())
+        .fetch_optional(ex)
+        .await?;
+    Ok(row.map(|r| r.try_get("quantity")).transpose()?.unwrap_or(0))
 }
 
 /// Inserts a line.
@@ -176,13 +247,14 @@ pub async fn insert_item<'c>(
     Ok(())
 }
 
-/// Sets a line's quantity and price snapshot.
+/// Sets a line's quantity and price snapshot; false if the cart has no
+/// such line.
 pub async fn update_item<'c>(
     ex: impl Exec<'c>,
     cart_id: Uuid,
     item: &Item,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
         "update cart_item set quantity = $3, unit_price = $4, product_name = $5, variant_title = $6 \
          where cart_id = $1 and item_id = $2",
     )
@@ -194,7 +266,7 @@ pub async fn update_item<'c>(
     .bind(&item.variant_title)
     .execute(ex)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Removes a line; false if the cart has no such line.

@@ -257,7 +257,10 @@ pub async fn phone<'c>(ex: impl Exec<'c>, user_id: Uuid) -> Result<Option<String
         .bind(user_id.to_string())
         .fetch_optional(ex)
         .await?;
-    Ok(row.and_then(|r| r.try_get::<Option<String>, _>("phone").ok().flatten()))
+    Ok(row
+        .map(|r| r.try_get::<Option<String>, _>("phone"))
+        .transpose()?
+        .flatten())
 }
 
 /// A customer's choices (the defaults when none were saved).

@@ -6,6 +6,7 @@
 //! | PAY-0002 | 409 | the payment's status does not allow this; `current_status` says which it is |
 //! | PAY-0003 | 502 | the provider refused or failed; nothing was charged or refunded |
 //! | PAY-0004 | 400 | a webhook's signature is missing or wrong, or its provider is not configured |
+//! | PAY-0005 | 422 | nothing remains to refund (`errors` names `amount`) |
 
 use axum::{
     http::StatusCode,
@@ -32,6 +33,9 @@ pub enum PaymentError {
         /// What was refused.
         detail: String,
     },
+    /// Everything taken went back already (or is going back).
+    #[error("nothing remains to refund")]
+    NothingToRefund,
     /// The provider failed.
     #[error(transparent)]
     Provider(#[from] ProviderError),
@@ -85,6 +89,14 @@ impl IntoResponse for PaymentError {
             )
             .detail(detail)
             .with("current_status", status),
+            Self::NothingToRefund => {
+                let mut problem = Problem::invalid_field(
+                    "amount",
+                    "nothing remains to refund: all of the payment went back already",
+                );
+                problem.code = "PAY-0005".into();
+                problem
+            }
             Self::Provider(e) => {
                 tracing::warn!(error.message = %e, "payment provider call failed");
                 let mut problem = Problem::new(

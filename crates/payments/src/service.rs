@@ -807,7 +807,7 @@ impl PaymentsService {
                 .await
             {
                 // Refunded meanwhile (an admin, an earlier delivery).
-                Ok(_) | Err(PaymentError::WrongStatus { .. }) => {}
+                Ok(_) | Err(PaymentError::WrongStatus { .. } | PaymentError::NothingToRefund) => {}
                 Err(e) => anyhow::bail!("refunding cancelled order {order_id}: {e}"),
             }
         }
@@ -864,6 +864,7 @@ fn refused(payment: &Payment, e: &RefundRefused) -> PaymentError {
             status: payment.status.as_str(),
             detail: format!("{e}."),
         },
+        RefundRefused::NothingRemains => PaymentError::NothingToRefund,
         RefundRefused::TooMuch { .. } | RefundRefused::NotPositive => {
             PaymentError::field("amount", e.to_string())
         }

@@ -402,3 +402,31 @@ async fn read(response: reqwest::Response) -> Reply {
         text,
     }
 }
+
+/// Sends `n` requests at once (`request(i)` builds the i-th) and returns
+/// the answers in order; fails the test if any is a 5xx, which a burst at
+/// one resource must never produce.
+pub async fn burst<F, Fut>(n: usize, request: F) -> Vec<Reply>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = Reply>,
+{
+    let replies = futures::future::join_all((0..n).map(request)).await;
+    for reply in &replies {
+        assert!(
+            reply.status.as_u16() < 500,
+            "a parallel request failed with {}: {}",
+            reply.status,
+            reply.text
+        );
+    }
+    replies
+}
+
+/// How many of `replies` have this status.
+pub fn count_status(replies: &[Reply], status: u16) -> usize {
+    replies
+        .iter()
+        .filter(|r| r.status.as_u16() == status)
+        .count()
+}

@@ -533,7 +533,10 @@ impl UsersService {
         name: Option<&str>,
         phone: Option<Option<&str>>,
     ) -> Result<Account> {
-        let mut account = self.me(id).await?;
+        let mut tx = self.db.begin_write().await?;
+        let mut account = store::accounts::lock(&mut tx, id)
+            .await?
+            .ok_or(UsersError::NotFound("user"))?;
         let mut errors = Vec::new();
         if let Some(name) = name {
             match Name::parse(name) {
@@ -553,7 +556,6 @@ impl UsersService {
             return Err(UsersError::Validation(errors));
         }
         account.updated_at = now_millis();
-        let mut tx = self.db.begin_write().await?;
         store::accounts::update_profile(&mut *tx, &account).await?;
         let event = UserProfileUpdated {
             user_id: account.id,
@@ -606,6 +608,11 @@ impl UsersService {
             updated_at: now,
         };
         let mut tx = self.db.begin_write().await?;
+        // The account's lock makes the count and the insert one step for
+        // concurrent additions.
+        if store::accounts::lock(&mut tx, caller.id).await?.is_none() {
+            return Err(UsersError::NotFound("user"));
+        }
         if store::addresses::count(&mut *tx, caller.id).await? >= MAX_ADDRESSES {
             return Err(UsersError::field(
                 "address",
@@ -624,7 +631,8 @@ impl UsersService {
         id: Uuid,
         patch: &AddressPatch,
     ) -> Result<StoredAddress> {
-        let mut stored = store::addresses::find(self.db.pool(), caller.id, id)
+        let mut tx = self.db.begin_write().await?;
+        let mut stored = store::addresses::lock(&mut tx, caller.id, id)
             .await?
             .ok_or(UsersError::NotFound("address"))?;
         stored.address = stored
@@ -632,7 +640,8 @@ impl UsersService {
             .patched(patch)
             .map_err(UsersError::Validation)?;
         stored.updated_at = now_millis();
-        store::addresses::update(self.db.pool(), &stored).await?;
+        store::addresses::update(&mut *tx, &stored).await?;
+        tx.commit().await?;
         Ok(stored)
     }
 
@@ -675,17 +684,19 @@ impl UsersService {
         id: Uuid,
         change: AccessChange,
     ) -> Result<Account> {
-        let mut account = self.account(id).await?;
         let demotes_self =
             change.role.is_some_and(|r| r != Role::Admin) || change.disabled == Some(true);
         if id == admin.id && demotes_self {
             return Err(UsersError::SelfLockout);
         }
+        let mut tx = self.db.begin_write().await?;
+        let mut account = store::accounts::lock(&mut tx, id)
+            .await?
+            .ok_or(UsersError::NotFound("user"))?;
         let now = now_millis();
         account.role = change.role.unwrap_or(account.role);
         account.disabled = change.disabled.unwrap_or(account.disabled);
         account.updated_at = now;
-        let mut tx = self.db.begin_write().await?;
         store::accounts::update_access(&mut *tx, &account).await?;
         if account.disabled {
             store::tokens::revoke_account(&mut *tx, account.id, None, now).await?;

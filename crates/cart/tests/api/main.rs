@@ -7,6 +7,8 @@
 use serde_json::{Value, json};
 use testkit::{Backend, Target, TestApp, on_both_backends, spawn, spawn_targets};
 
+mod concurrency;
+
 on_both_backends!(
     guest_carts_are_reached_by_their_id_alone,
     a_customer_has_one_active_cart_that_others_cannot_see,
@@ -197,7 +199,8 @@ async fn lines_are_priced_by_the_catalog_and_totals_add_up(backend: Backend) {
         )
         .await;
     sneaky.problem(422);
-    // An empty cart takes the currency of its first line; then it is fixed.
+    // A cart's currency is fixed when it is opened: a variant priced in
+    // another one is refused, also while the cart is empty.
     let euro = app
         .post("/api/v1/carts", None, &json!({"currency": "EUR"}))
         .await
@@ -205,16 +208,25 @@ async fn lines_are_priced_by_the_catalog_and_totals_add_up(backend: Backend) {
         .as_str()
         .unwrap()
         .to_owned();
-    let adopted = add(&app, &euro, None, &variants[0], 1).await;
-    assert_eq!(adopted.body["currency"], "USD");
+    let refused = add(&app, &euro, None, &variants[0], 1).await;
+    let problem = refused.problem(409);
+    assert_eq!(problem["code"], "CRT-0004");
+    assert_eq!(problem["cart_currency"], "EUR");
+    let still = app.get(&format!("/api/v1/carts/{euro}"), None).await;
+    assert_eq!(still.body["currency"], "EUR");
+    assert_eq!(still.body["items"], json!([]));
     let admin = app.admin_token().await;
     let eur = app
         .post("/api/v1/products", Some(&admin), &json!({"slug": "croissant", "name": "Croissant",
             "variants": [{"sku": "CRO-1", "title": "One", "price": {"amount": 180, "currency": "EUR"}, "stock": 5}]}))
         .await;
     let eur_variant = eur.body["variants"][0]["id"].as_str().unwrap().to_owned();
-    let mismatch = add(&app, &euro, None, &eur_variant, 1).await;
-    assert_eq!(mismatch.problem(422)["errors"][0]["field"], "variant_id");
+    let taken = add(&app, &euro, None, &eur_variant, 1).await;
+    taken.expect(200);
+    assert_eq!(taken.body["currency"], "EUR");
+    assert_eq!(taken.body["subtotal"]["amount"], 180);
+    let mismatch = add(&app, &cart, None, &eur_variant, 1).await;
+    assert_eq!(mismatch.problem(409)["code"], "CRT-0004");
 }
 
 async fn quantities_and_stock_are_checked(backend: Backend) {

@@ -1,12 +1,59 @@
+use std::sync::Arc;
+
 use serde_json::json;
-use testkit::{Backend, on_both_backends, spawn};
+use testkit::{Backend, burst, count_status, on_both_backends, spawn};
 
 use crate::{create, product};
 
 on_both_backends!(
     stock_is_adjusted_with_a_ledger_and_never_goes_negative,
-    inventory_is_for_admins
+    inventory_is_for_admins,
+    parallel_adjustments_of_one_sku_all_count_and_stop_exactly_at_zero,
 );
+
+async fn parallel_adjustments_of_one_sku_all_count_and_stop_exactly_at_zero(backend: Backend) {
+    let app = Arc::new(spawn(backend).await);
+    let admin = app.admin_token().await;
+    create(
+        &app,
+        &admin,
+        &product("nails", "Nails", &[("NAIL-1", 10, 30)]),
+    )
+    .await;
+    // 50 withdrawals of one unit from 30, beside 10 deliveries of 2.
+    let replies = burst(60, |i| {
+        let (app, admin) = (app.clone(), admin.clone());
+        async move {
+            let delta = if i % 6 == 5 { 2 } else { -1 };
+            app.post(
+                "/api/v1/inventory/NAIL-1/adjustments",
+                Some(&admin),
+                &json!({"delta": delta, "reason": format!("burst {i}")}),
+            )
+            .await
+        }
+    })
+    .await;
+    let deliveries = replies
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| i % 6 == 5 && r.status == 200)
+        .count();
+    assert_eq!(deliveries, 10, "a delivery is never refused");
+    let withdrawn = count_status(&replies, 200) - deliveries;
+    assert_eq!(count_status(&replies, 409), 50 - withdrawn);
+    let levels = app.get("/api/v1/inventory/NAIL-1", Some(&admin)).await;
+    let on_hand = levels.body["on_hand"].as_i64().unwrap();
+    assert_eq!(
+        on_hand,
+        30 + 20 - i64::try_from(withdrawn).unwrap(),
+        "every accepted adjustment counted once"
+    );
+    assert!(on_hand >= 0);
+    // Withdrawals are refused only when nothing is left at that moment:
+    // at least the 30 units at the start went, and at most all 50.
+    assert!((30..=50).contains(&withdrawn), "{withdrawn} withdrawn");
+}
 
 async fn stock_is_adjusted_with_a_ledger_and_never_goes_negative(backend: Backend) {
     let app = spawn(backend).await;

@@ -32,7 +32,46 @@ on_both_backends!(
     customers_who_opt_in_get_sms_through_twilio,
     preferences_turn_order_mail_off_but_not_security_mail,
     deliveries_are_listed_per_customer_and_recorded_once_per_event,
+    parallel_first_saves_of_preferences_keep_exactly_one,
 );
+
+async fn parallel_first_saves_of_preferences_keep_exactly_one(backend: Backend) {
+    let app = std::sync::Arc::new(testkit::spawn(backend).await);
+    let customer = app.register("undecided").await;
+    let token = customer.access.clone();
+    let choices = [(true, true), (false, true), (true, false), (false, false)];
+    let replies = testkit::burst(20, |i| {
+        let (app, token) = (app.clone(), token.clone());
+        let (email, sms) = choices[i % 4];
+        async move {
+            app.call(
+                reqwest::Method::PUT,
+                "/api/v1/notifications/preferences",
+                Some(&token),
+                Some(&json!({"email": email, "sms": sms})),
+            )
+            .await
+        }
+    })
+    .await;
+    assert_eq!(testkit::count_status(&replies, 200), 20);
+    let saved = app
+        .get("/api/v1/notifications/preferences", Some(&customer.access))
+        .await;
+    let pair = (
+        saved.body["email"].as_bool().unwrap(),
+        saved.body["sms"].as_bool().unwrap(),
+    );
+    assert!(choices.contains(&pair), "{}", saved.text);
+    let db = app.database("notifications").await;
+    let rows: i64 = sqlx::query_scalar("select count(*) from preference where user_id = $1")
+        .bind(&customer.id)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    db.close().await;
+    assert_eq!(rows, 1, "one row of choices per customer");
+}
 
 async fn with_smtp(backend: Backend, smtp: &SmtpServer) -> TestApp {
     let port = smtp.port;

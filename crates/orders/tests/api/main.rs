@@ -31,7 +31,81 @@ on_both_backends!(
     an_idempotency_key_replays_the_first_answer,
     concurrent_requests_with_one_key_place_one_order,
     orders_in_its_own_process_reads_carts_over_http,
+    parallel_transitions_of_one_order_happen_once,
 );
+
+async fn parallel_transitions_of_one_order_happen_once(backend: Backend) {
+    use std::sync::Arc;
+    let app = Arc::new(spawn(backend).await);
+    let admin = app.admin_token().await;
+    let variants = product(&app, "racing", &[(1500, 10)]).await;
+    let ann = app.register("ann").await;
+    let token = Some(ann.access.as_str());
+    let cart = cart_with(&app, token, &[(&variants[0], 1)]).await;
+    let order = place(&app, token, &cart, None, None).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    wait_status(&app, &order, token, "awaiting_payment").await;
+    pay(&app, &order, token, GOOD_CARD).await.expect(200);
+    wait_status(&app, &order, token, "paid").await;
+    // Ten admins ship at once: one ships, the others find it shipped.
+    let path = format!("/api/v1/orders/{order}");
+    let replies = testkit::burst(10, |i| {
+        let (app, admin, path) = (app.clone(), admin.clone(), path.clone());
+        async move {
+            app.post(
+                &format!("{path}/ship"),
+                Some(&admin),
+                &json!({"carrier": "UPS", "tracking_number": format!("1Z{i}")}),
+            )
+            .await
+        }
+    })
+    .await;
+    assert_eq!(testkit::count_status(&replies, 200), 1);
+    assert_eq!(testkit::count_status(&replies, 409), 9);
+    let winner = replies.iter().find(|r| r.status == 200).unwrap();
+    let shipped = app.get(&path, Some(&admin)).await;
+    assert_eq!(shipped.body["tracking"], winner.body["tracking"]);
+    // Delivery and a cancellation at once: whichever wins, the other is
+    // refused, and the history holds each status once.
+    let replies = testkit::burst(10, |i| {
+        let (app, admin, path) = (app.clone(), admin.clone(), path.clone());
+        async move {
+            if i % 2 == 0 {
+                app.post(&format!("{path}/deliver"), Some(&admin), &json!({}))
+                    .await
+            } else {
+                app.post(&format!("{path}/cancel"), Some(&admin), &json!({}))
+                    .await
+            }
+        }
+    })
+    .await;
+    assert_eq!(testkit::count_status(&replies, 200), 1, "delivered once");
+    let done = app.get(&path, Some(&admin)).await;
+    assert_eq!(
+        done.body["status"], "delivered",
+        "a shipped order cannot be cancelled"
+    );
+    let statuses: Vec<&str> = done.body["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "pending",
+            "awaiting_payment",
+            "paid",
+            "shipped",
+            "delivered"
+        ]
+    );
+}
 
 fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_owned()

@@ -61,9 +61,12 @@ impl Status {
 /// Why a refund cannot be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RefundRefused {
-    /// Nothing was taken, or everything went back already.
+    /// Nothing was taken (yet, or ever).
     #[error("the payment is {0}; only a succeeded payment can be refunded")]
     NotRefundable(&'static str),
+    /// Everything went back already.
+    #[error("nothing remains to refund: all of it went back already")]
+    NothingRemains,
     /// More than what remains.
     #[error("at most {remaining} can be refunded")]
     TooMuch {
@@ -82,17 +85,16 @@ pub fn refund_amount(
     refunded: i64,
     asked: Option<i64>,
 ) -> Result<i64, RefundRefused> {
+    let remaining = amount - refunded;
+    if status == Status::Refunded || (status.refundable() && remaining <= 0) {
+        return Err(RefundRefused::NothingRemains);
+    }
     if !status.refundable() {
         return Err(RefundRefused::NotRefundable(status.as_str()));
     }
-    let remaining = amount - refunded;
     let wanted = asked.unwrap_or(remaining);
     if wanted <= 0 {
-        return Err(if asked.is_some() {
-            RefundRefused::NotPositive
-        } else {
-            RefundRefused::NotRefundable(Status::Refunded.as_str())
-        });
+        return Err(RefundRefused::NotPositive);
     }
     if wanted > remaining {
         return Err(RefundRefused::TooMuch { remaining });
@@ -123,10 +125,17 @@ mod tests {
             refund_amount(Status::Pending, 1000, 0, None),
             Err(RefundRefused::NotRefundable("pending"))
         );
-        assert_eq!(
-            refund_amount(Status::Refunded, 1000, 1000, None),
-            Err(RefundRefused::NotRefundable("refunded"))
-        );
+        for asked in [None, Some(1)] {
+            assert_eq!(
+                refund_amount(Status::Refunded, 1000, 1000, asked),
+                Err(RefundRefused::NothingRemains)
+            );
+            // All of it earmarked by refunds still under way.
+            assert_eq!(
+                refund_amount(Status::Succeeded, 1000, 1000, asked),
+                Err(RefundRefused::NothingRemains)
+            );
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@ on_both_backends!(
     refunds_are_partial_or_full_and_never_exceed_the_payment,
     a_refund_key_replays_the_first_refund,
     concurrent_refunds_never_return_more_than_was_taken,
+    concurrent_refunds_with_one_key_refund_once,
     webhooks_of_unconfigured_providers_are_refused,
 );
 
@@ -163,8 +164,11 @@ async fn refunds_are_partial_or_full_and_never_exceed_the_payment(backend: Backe
     assert_eq!(rest.body["amount"]["amount"], 3500);
     assert_eq!(rest.body["payment"]["status"], "refunded");
     assert_eq!(rest.body["payment"]["refunded_amount"]["amount"], 5000);
+    // Nothing remains: a 422 on the amount, with or without one.
     let nothing_left = app.post(&path, Some(&admin), &json!({})).await;
-    assert_eq!(nothing_left.problem(409)["current_status"], "refunded");
+    assert_eq!(nothing_left.problem(422)["errors"][0]["field"], "amount");
+    let one_more = app.post(&path, Some(&admin), &json!({"amount": 1})).await;
+    assert_eq!(one_more.problem(422)["errors"][0]["field"], "amount");
     wait_order(&app, &order, Some(&token), "refunded", |o| {
         o["payment_status"] == "refunded"
     })
@@ -238,6 +242,44 @@ async fn concurrent_refunds_never_return_more_than_was_taken(backend: Backend) {
         .await;
     assert_eq!(now.body["refunded_amount"]["amount"], 900);
     assert_eq!(now.body["status"], "partially_refunded");
+}
+
+async fn concurrent_refunds_with_one_key_refund_once(backend: Backend) {
+    let app = Arc::new(spawn(backend).await);
+    let admin = app.admin_token().await;
+    let (_, _, payment) = paid_order(&app, "onekey", 1000).await;
+    let path = refund_path(&payment);
+    let replies = testkit::burst(20, |_| {
+        let (app, admin, path) = (app.clone(), admin.clone(), path.clone());
+        async move {
+            app.post_with(
+                &path,
+                Some(&admin),
+                &[("Idempotency-Key", "double-click")],
+                &json!({"amount": 250}),
+            )
+            .await
+        }
+    })
+    .await;
+    let created: std::collections::HashSet<&str> = replies
+        .iter()
+        .filter(|r| r.status == 201)
+        .map(|r| r.body["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(created.len(), 1, "one refund, however many answers");
+    assert_eq!(
+        testkit::count_status(&replies, 201) + testkit::count_status(&replies, 409),
+        20,
+        "a replay or still in flight"
+    );
+    let now = app
+        .get(
+            &format!("/api/v1/payments/{}", payment["id"].as_str().unwrap()),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(now.body["refunded_amount"]["amount"], 250);
 }
 
 async fn webhooks_of_unconfigured_providers_are_refused(backend: Backend) {

@@ -165,8 +165,21 @@ fn has_json_content_type(headers: &axum::http::HeaderMap) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// Parses a JSON document into `T`, with the errors described on [`ValidJson`].
+/// Parses a JSON request body into `T`, with the errors described on
+/// [`ValidJson`]. Every request body of the API is a JSON object: anything
+/// else (an array, a string, a number) is a 422 even where `T`'s fields
+/// would all take defaults.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    // Well-formed first: a syntax error is a 400 even where the typed parse
+    // would meet an unknown or mistyped field before reaching it.
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+        .map_err(|e| Problem::bad_request(format!("The body is not valid JSON: {e}")))?;
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Problem::validation(vec![FieldError::new(
+            "",
+            "the body must be a JSON object",
+        )]));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();
@@ -285,7 +298,7 @@ mod tests {
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
+    #[allow(dead_code, reason = "the fields are only parsed into")]
     struct Body {
         email: String,
         count: u8,
@@ -311,6 +324,43 @@ mod tests {
         let err = parse_json::<Body>(br#"{"email":"a","count":"x"}"#).unwrap_err();
         assert_eq!(err.errors[0].field, "count");
         assert!(!err.errors[0].message.contains("line"));
+    }
+
+    #[test]
+    fn syntax_errors_win_over_field_errors_that_come_first() {
+        for body in [
+            &br#"{"role": "admin",}"#[..],
+            br#"{"count": "x", "email": "a"#,
+            br#"{"unknown": "\x"}"#,
+            b"[1, 2",
+        ] {
+            let err = parse_json::<Body>(body).unwrap_err();
+            assert_eq!(err.status, 400, "{}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code, reason = "the fields are only parsed into")]
+    struct Patch {
+        #[serde(default)]
+        name: Option<String>,
+    }
+
+    #[test]
+    fn only_an_object_is_a_body() {
+        for body in [
+            &b"[]"[..],
+            b"[\"x\"]",
+            b"\"name\"",
+            b"12",
+            b"null",
+            b" true",
+        ] {
+            let err = parse_json::<Patch>(body).unwrap_err();
+            assert_eq!(err.status, 422, "{}", String::from_utf8_lossy(body));
+        }
+        assert!(parse_json::<Patch>(b" {}").is_ok());
     }
 
     #[test]

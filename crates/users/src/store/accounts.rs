@@ -112,6 +112,21 @@ pub async fn email_exists<'c>(ex: impl Exec<'c>, email: &str) -> Result<bool, sq
     Ok(found.is_some())
 }
 
+/// The account, taken for this write transaction: on PostgreSQL the row
+/// lock queues concurrent read-modify-writes of one account (profile,
+/// access, address book) behind each other, so none is lost; on SQLite the
+/// write transaction already excludes other writers.
+pub async fn lock(tx: &mut sqlx::AnyConnection, id: Uuid) -> Result<Option<Account>, sqlx::Error> {
+    let sql = format!(
+        "update account set updated_at = updated_at where account_id = $1 returning {COLUMNS}"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id.to_string())
+        .fetch_optional(tx)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// Writes the mutable profile fields.
 pub async fn update_profile<'c>(ex: impl Exec<'c>, a: &Account) -> Result<(), sqlx::Error> {
     sqlx::query("update account set name = $1, phone = $2, updated_at = $3 where account_id = $4")

@@ -82,6 +82,27 @@ pub async fn find<'c>(
         .transpose()
 }
 
+/// The account's address with this id, taken for this write transaction
+/// (see [`super::accounts::lock`]).
+pub async fn lock(
+    tx: &mut sqlx::AnyConnection,
+    account_id: Uuid,
+    id: Uuid,
+) -> Result<Option<StoredAddress>, sqlx::Error> {
+    let sql = format!(
+        "update address set updated_at = updated_at where account_id = $1 and address_id = $2 \
+         returning {COLUMNS}"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(account_id.to_string())
+        .bind(id.to_string())
+        .fetch_optional(tx)
+        .await?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
 /// Inserts an address.
 pub async fn insert<'c>(ex: impl Exec<'c>, a: &StoredAddress) -> Result<(), sqlx::Error> {
     let sql = format!(

@@ -11,6 +11,7 @@
 
 mod addresses;
 mod admin;
+mod concurrency;
 mod events;
 mod http_basics;
 mod login;
