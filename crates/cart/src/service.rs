@@ -58,7 +58,7 @@ impl CartService {
     ) -> Result<(CartView, bool)> {
         let currency = currency
             .unwrap_or(&self.cfg.default_currency)
-            .to_uppercase();
+            .to_ascii_uppercase();
         if !platform::money::is_currency(&currency) {
             return Err(CartError::field(
                 "currency",

@@ -412,12 +412,18 @@ impl CatalogService {
 
     /// Adjusts on-hand stock, recording who and why.
     pub async fn adjust(&self, sku: &str, delta: i64, reason: &str, actor: &str) -> Result<Levels> {
-        let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > 500 {
+        if platform::http::schema::is_blank(reason) || reason.chars().count() > 500 {
             return Err(CatalogError::field("reason", "must be 1 to 500 characters"));
         }
-        if delta == 0 {
-            return Err(CatalogError::field("delta", "must not be 0"));
+        let reason = reason.trim();
+        if delta == 0 || delta.abs() > stock::ADJUSTMENT_MAX {
+            return Err(CatalogError::field(
+                "delta",
+                format!(
+                    "must be a non-zero number of units, at most {} either way",
+                    stock::ADJUSTMENT_MAX
+                ),
+            ));
         }
         let mut tx = self.db.begin_write().await?;
         let levels = inventory::levels(&mut *tx, sku)

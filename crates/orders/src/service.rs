@@ -94,6 +94,11 @@ impl std::fmt::Debug for OrdersService {
 
 impl OrdersService {
     /// The service over a migrated database, reading carts through `cart`.
+    /// The payment providers a checkout may name here.
+    pub fn payment_providers(&self) -> &[String] {
+        &self.cfg.payment_providers
+    }
+
     pub fn new(db: Db, cfg: OrdersConfig, cart: Arc<dyn CartClient>) -> Self {
         let outbox = Outbox::new(db.clone(), crate::NAME);
         Self {

@@ -52,9 +52,10 @@ impl Address {
     /// Validates every field and reports all problems at once.
     pub fn parse(input: &AddressInput<'_>) -> Result<Self, Vec<FieldError>> {
         let mut errors = Vec::new();
+        // Lengths count what was sent, as the OpenAPI document's maxLength
+        // does; the stored value is trimmed.
         let mut required = |field: &str, value: &str, max: usize| -> String {
-            let value = value.trim();
-            if value.is_empty() {
+            if crate::http::schema::is_blank(value) {
                 errors.push(FieldError::new(field, "is required"));
             } else if value.chars().count() > max {
                 errors.push(FieldError::new(
@@ -62,26 +63,28 @@ impl Address {
                     format!("must be at most {max} characters"),
                 ));
             }
-            value.to_owned()
+            value.trim().to_owned()
         };
         let name = required("name", input.name, 200);
         let line1 = required("line1", input.line1, 200);
         let city = required("city", input.city, 200);
         let postal_code = required("postal_code", input.postal_code, 20);
         let mut optional = |field: &str, value: Option<&str>, max: usize| -> Option<String> {
-            let value = value.map(str::trim).filter(|v| !v.is_empty())?;
+            let value = value?;
             if value.chars().count() > max {
                 errors.push(FieldError::new(
                     field,
                     format!("must be at most {max} characters"),
                 ));
             }
-            Some(value.to_owned())
+            Some(value.trim().to_owned()).filter(|v| !v.is_empty())
         };
         let line2 = optional("line2", input.line2, 200);
         let region = optional("region", input.region, 200);
         let phone = optional("phone", input.phone, 32);
-        let country = input.country.trim().to_ascii_uppercase();
+        // Exactly two letters of a code, in any case: what the OpenAPI
+        // document's pattern says (crate::http::schema::country).
+        let country = input.country.to_ascii_uppercase();
         if !is_country_code(&country) {
             errors.push(FieldError::new(
                 "country",
@@ -112,23 +115,31 @@ impl Address {
 #[serde(deny_unknown_fields)]
 pub struct AddressFields {
     /// Recipient.
+    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
     pub name: String,
     /// Street and number.
+    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
     pub line1: String,
     /// Flat, floor, company.
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub line2: Option<String>,
     /// City or town.
+    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
     pub city: String,
     /// State, province or county.
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub region: Option<String>,
     /// Postal or ZIP code.
+    #[schema(min_length = 1, max_length = 20, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
     pub postal_code: String,
     /// ISO 3166-1 alpha-2 code.
+    #[schema(schema_with = crate::http::schema::country)]
     pub country: String,
     /// Phone for the carrier.
     #[serde(default)]
+    #[schema(max_length = 32)]
     pub phone: Option<String>,
 }
 
@@ -222,6 +233,11 @@ KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR
 MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS \
 RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN \
 TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
+
+/// Every ISO 3166-1 alpha-2 code, upper case.
+pub fn country_codes() -> impl Iterator<Item = &'static str> {
+    COUNTRIES.split_ascii_whitespace()
+}
 
 /// Is `code` an ISO 3166-1 alpha-2 country code (upper case)?
 pub fn is_country_code(code: &str) -> bool {

@@ -7,17 +7,19 @@ pub struct Email(String);
 impl Email {
     /// Parses and normalises an address; the error says what is wrong.
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let email = raw.trim().to_lowercase();
-        if email.len() > 254 {
+        // The rules are the OpenAPI pattern's (crate::http::schema::email):
+        // ASCII only, 254 characters as sent.
+        if raw.chars().count() > 254 {
             return Err("must be at most 254 characters");
         }
+        let email = raw.trim().to_ascii_lowercase();
         let (local, domain) = email.split_once('@').ok_or("must contain @")?;
         if local.is_empty() || local.len() > 64 {
             return Err("must have 1 to 64 characters before @");
         }
         let local_ok = local
             .chars()
-            .all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c))
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c))
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..");
@@ -28,13 +30,13 @@ impl Email {
         let domain_ok = labels.len() >= 2
             && labels.iter().all(|label| {
                 (1..=63).contains(&label.len())
-                    && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
                     && !label.starts_with('-')
                     && !label.ends_with('-')
             })
             && labels
                 .last()
-                .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(char::is_alphabetic));
+                .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
         if !domain_ok {
             return Err("must have a valid domain after @");
         }

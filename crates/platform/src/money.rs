@@ -189,6 +189,11 @@ pub fn minor_units(code: &str) -> Option<u8> {
     CURRENCIES.iter().find(|(c, _)| *c == code).map(|(_, e)| *e)
 }
 
+/// Every active ISO 4217 code, upper case.
+pub fn currency_codes() -> impl Iterator<Item = &'static str> {
+    CURRENCIES.iter().map(|(code, _)| *code)
+}
+
 /// Is `code` an active ISO 4217 currency code (upper case)?
 pub fn is_currency(code: &str) -> bool {
     minor_units(code).is_some()

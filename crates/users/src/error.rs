@@ -11,6 +11,7 @@
 //! | IDN-0007 | 404 | no such user or address |
 //! | IDN-0008 | 409 | the change would lock the caller out |
 //! | IDN-0009 | 409 | email already verified |
+//! | IDN-0010 | 409 | the address book is full (50 addresses) |
 
 use axum::{
     http::StatusCode,
@@ -54,6 +55,9 @@ pub enum UsersError {
     /// Verification requested for a verified email.
     #[error("already verified")]
     AlreadyVerified,
+    /// The address book holds its most addresses already.
+    #[error("address book full")]
+    AddressBookFull,
     /// Anything else: logged, answered as an opaque 500.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -145,6 +149,16 @@ impl UsersError {
                 "Already verified",
             )
             .detail("This email address is verified already."),
+            Self::AddressBookFull => p(
+                StatusCode::CONFLICT,
+                "users/address-book-full",
+                "IDN-0010",
+                "Address book full",
+            )
+            .detail(format!(
+                "An address book holds at most {} addresses; delete one first.",
+                crate::service::MAX_ADDRESSES
+            )),
             Self::Unexpected(e) => {
                 tracing::error!(error.message = %e, error.cause_chain = ?e, "request failed");
                 Problem::internal()

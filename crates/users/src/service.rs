@@ -614,10 +614,8 @@ impl UsersService {
             return Err(UsersError::NotFound("user"));
         }
         if store::addresses::count(&mut *tx, caller.id).await? >= MAX_ADDRESSES {
-            return Err(UsersError::field(
-                "address",
-                format!("an address book holds at most {MAX_ADDRESSES} addresses"),
-            ));
+            // Full is a state of the book, not a fault of this address.
+            return Err(UsersError::AddressBookFull);
         }
         store::addresses::insert(&mut *tx, &stored).await?;
         tx.commit().await?;

@@ -30,7 +30,7 @@ fn id(raw: &str, what: &'static str) -> Result<Uuid> {
 }
 
 /// Open a cart: a guest cart without a token; with one, the customer's active cart.
-#[utoipa::path(post, path = "/api/v1/carts", tag = "cart", request_body = CartIn,
+#[utoipa::path(post, path = "/api/v1/carts", tag = "cart", request_body(content = Option<CartIn>, description = "optional: without a body, a cart in the default currency"),
     responses((status = 201, body = CartOut, description = "created"), (status = 200, body = CartOut, description = "the customer's existing cart"),
               (status = 422, body = Problem)))]
 pub(super) async fn open(

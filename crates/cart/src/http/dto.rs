@@ -14,6 +14,7 @@ use crate::{domain, service::CartView};
 pub struct CartIn {
     /// ISO 4217 code; default from configuration.
     #[serde(default)]
+    #[schema(schema_with = platform::http::schema::optional_currency)]
     pub currency: Option<String>,
 }
 
@@ -24,6 +25,7 @@ pub struct AddItemIn {
     /// The variant to buy.
     pub variant_id: Uuid,
     /// Units, 1..=99 (added to an existing line).
+    #[schema(minimum = 1, maximum = 99)]
     pub quantity: i64,
 }
 
@@ -32,6 +34,7 @@ pub struct AddItemIn {
 #[serde(deny_unknown_fields)]
 pub struct QuantityIn {
     /// Units, 1..=99; 0 removes the line.
+    #[schema(minimum = 0, maximum = 99)]
     pub quantity: i64,
 }
 
@@ -42,6 +45,7 @@ pub struct CheckoutIn {
     /// The order (each order's units leave the cart once).
     pub order_id: Uuid,
     /// Units per variant.
+    #[schema(max_items = 100)]
     pub lines: Vec<CheckoutLineIn>,
 }
 
@@ -52,6 +56,7 @@ pub struct CheckoutLineIn {
     /// Variant.
     pub variant_id: Uuid,
     /// Units, 1..=99.
+    #[schema(minimum = 1, maximum = 99)]
     pub quantity: i64,
 }
 

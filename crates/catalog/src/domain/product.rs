@@ -108,7 +108,7 @@ pub fn validate(input: &ProductInput) -> Result<(), Vec<FieldError>> {
     }
     for (i, url) in input.images.iter().enumerate() {
         if !(url.starts_with("https://") || url.starts_with("http://"))
-            || url.len() > 2000
+            || url.chars().count() > 2000
             || url.contains(char::is_whitespace)
         {
             err(
@@ -196,7 +196,7 @@ fn check_text(
     max: usize,
     required: bool,
 ) {
-    if required && value.trim().is_empty() {
+    if required && platform::http::schema::is_blank(value) {
         err(field.into(), "is required".into());
     } else if value.chars().count() > max {
         err(field.into(), format!("must be at most {max} characters"));

@@ -5,6 +5,10 @@ pub fn available(on_hand: i64, reserved: i64) -> i64 {
     (on_hand - reserved).max(0)
 }
 
+/// The largest change one adjustment makes, either way (so no sum of
+/// adjustments and reservations can overflow).
+pub const ADJUSTMENT_MAX: i64 = 1_000_000_000;
+
 /// Would an adjustment of `delta` keep every level valid? The error says why not.
 pub fn check_adjustment(on_hand: i64, reserved: i64, delta: i64) -> Result<i64, String> {
     let new_on_hand = on_hand

@@ -5,9 +5,16 @@ use std::collections::BTreeMap;
 use platform::{money::Money, time::from_millis};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::{
+    IntoParams, ToSchema,
+    openapi::{
+        Array, ArrayBuilder, ObjectBuilder, OneOfBuilder, Type,
+        schema::{Object, SchemaType},
+    },
+};
 use uuid::Uuid;
 
+use crate::domain::{product, stock};
 use crate::store::{
     categories::Category,
     inventory::{Adjustment, Levels},
@@ -52,8 +59,10 @@ pub struct CategoryList {
 #[serde(deny_unknown_fields)]
 pub struct CategoryIn {
     /// URL slug (a-z, 0-9, -), unique.
+    #[schema(max_length = 100, pattern = r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
     pub slug: String,
     /// Name.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Parent category.
     #[serde(default)]
@@ -66,9 +75,11 @@ pub struct CategoryIn {
 pub struct CategoryPatch {
     /// New slug.
     #[serde(default)]
+    #[schema(max_length = 100, pattern = r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
     pub slug: Option<String>,
     /// New name.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     /// New parent.
     #[serde(default, deserialize_with = "platform::http::extract::present")]
@@ -81,16 +92,21 @@ pub struct CategoryPatch {
 #[serde(deny_unknown_fields)]
 pub struct VariantIn {
     /// Stock-keeping unit, unique across products.
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     pub sku: String,
     /// E.g. "Red / M".
+    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
     pub title: String,
     /// Option name -> value.
     #[serde(default)]
+    #[schema(schema_with = options)]
     pub options: BTreeMap<String, String>,
     /// Price.
+    #[schema(schema_with = platform::http::schema::price)]
     pub price: Money,
     /// Units on hand to start with (new SKUs only; later use adjustments).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub stock: Option<i64>,
 }
 
@@ -99,26 +115,32 @@ pub struct VariantIn {
 #[serde(deny_unknown_fields)]
 pub struct ProductIn {
     /// URL slug, unique.
+    #[schema(max_length = 100, pattern = r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
     pub slug: String,
     /// Name.
+    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
     pub name: String,
     /// Description.
     #[serde(default)]
+    #[schema(max_length = 10_000)]
     pub description: String,
     /// published (default), draft or archived.
     #[serde(default)]
+    #[schema(schema_with = nullable_status)]
     pub status: Option<String>,
     /// Categories.
     #[serde(default)]
     pub category_ids: Vec<Uuid>,
     /// Image URLs.
     #[serde(default)]
+    #[schema(schema_with = images)]
     pub images: Vec<String>,
     /// Free attributes: any JSON values.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(schema_with = attributes)]
     pub attributes: BTreeMap<String, serde_json::Value>,
     /// At least one.
+    #[schema(min_items = 1, max_items = 100)]
     pub variants: Vec<VariantIn>,
 }
 
@@ -129,28 +151,34 @@ pub struct ProductIn {
 pub struct ProductPatch {
     /// New slug.
     #[serde(default)]
+    #[schema(max_length = 100, pattern = r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
     pub slug: Option<String>,
     /// New name.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
     pub name: Option<String>,
     /// New description.
     #[serde(default)]
+    #[schema(max_length = 10_000)]
     pub description: Option<String>,
     /// New status.
     #[serde(default)]
+    #[schema(schema_with = nullable_status)]
     pub status: Option<String>,
     /// New categories.
     #[serde(default)]
     pub category_ids: Option<Vec<Uuid>>,
     /// New images.
     #[serde(default)]
+    #[schema(schema_with = nullable_images)]
     pub images: Option<Vec<String>>,
     /// New attributes.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(schema_with = nullable_attributes)]
     pub attributes: Option<BTreeMap<String, serde_json::Value>>,
     /// New variants.
     #[serde(default)]
+    #[schema(min_items = 1, max_items = 100)]
     pub variants: Option<Vec<VariantIn>>,
 }
 
@@ -245,20 +273,29 @@ pub struct ProductPage {
 
 /// `GET /products` query.
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ProductQuery {
     /// Search the name and description.
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// Category id or slug; sub-categories included.
     pub category: Option<String>,
     /// Lowest price, minor units, inclusive.
+    #[param(value_type = Option<i64>, minimum = 0)]
     pub min_price: Option<String>,
     /// Highest price, minor units, inclusive.
+    #[param(value_type = Option<i64>, minimum = 0)]
     pub max_price: Option<String>,
     /// `true`: only products with a variant in stock.
+    #[param(value_type = Option<bool>)]
     pub in_stock: Option<String>,
-    /// relevance (only with q), price, -price, name, -created_at (the default).
+    /// relevance (best match first; without q the default order), price,
+    /// -price, name, -created_at (the default).
+    #[param(schema_with = sort)]
     pub sort: Option<String>,
     /// 1..=100, default 20.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// From the previous page.
     pub cursor: Option<String>,
@@ -319,8 +356,10 @@ impl InventoryOut {
 #[serde(deny_unknown_fields)]
 pub struct AdjustmentIn {
     /// Change to on-hand units (negative for shrinkage).
+    #[schema(schema_with = adjustment_delta)]
     pub delta: i64,
     /// Why, for the ledger.
+    #[schema(min_length = 1, max_length = 500, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
     pub reason: String,
 }
 
@@ -358,4 +397,113 @@ impl From<contracts::clients::catalog::VariantInfo> for VariantInfoOut {
             available: v.available,
         }
     }
+}
+
+// JSON Schema of the fields whose rules are the catalog's own (see
+// `domain::product`), for the OpenAPI document.
+
+fn string(max_length: usize) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(max_length))
+}
+
+fn nullable(mut schema: Object) -> Object {
+    schema.schema_type = SchemaType::from_iter([schema_type_of(&schema), Type::Null]);
+    schema
+}
+
+fn schema_type_of(schema: &Object) -> Type {
+    match &schema.schema_type {
+        SchemaType::Type(t) => t.clone(),
+        _ => Type::Object,
+    }
+}
+
+fn nullable_status() -> Object {
+    let mut status = string(9)
+        .enum_values(Some(["draft", "published", "archived"]))
+        .description(Some("draft, published (the default) or archived."))
+        .build();
+    status.schema_type = SchemaType::from_iter([Type::String, Type::Null]);
+    status
+        .enum_values
+        .get_or_insert_with(Vec::new)
+        .push(serde_json::Value::Null);
+    status
+}
+
+fn images() -> Array {
+    ArrayBuilder::new()
+        .items(
+            string(2000)
+                .pattern(Some(r"^https?://\S*$"))
+                .description(Some("An http(s) URL without spaces.")),
+        )
+        .max_items(Some(product::IMAGES_MAX))
+        .build()
+}
+
+fn nullable_images() -> Array {
+    let mut images = images();
+    images.schema_type = SchemaType::from_iter([Type::Array, Type::Null]);
+    images
+}
+
+fn entries(value: impl Into<utoipa::openapi::RefOr<utoipa::openapi::Schema>>) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(value.into()))
+        .max_properties(Some(product::ENTRIES_MAX))
+        .property_names(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(100)),
+        ))
+}
+
+fn options() -> Object {
+    entries(string(500).build()).build()
+}
+
+fn attributes() -> Object {
+    // Values are any JSON, at most 2000 characters when written out.
+    let mut any = ObjectBuilder::new().build();
+    any.schema_type = SchemaType::AnyValue;
+    entries(any).build()
+}
+
+fn nullable_attributes() -> Object {
+    nullable(attributes())
+}
+
+fn adjustment_delta() -> utoipa::openapi::Schema {
+    let range = |from: i64, to: i64| {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(from))
+            .maximum(Some(to))
+    };
+    utoipa::openapi::Schema::OneOf(
+        OneOfBuilder::new()
+            .item(range(1, stock::ADJUSTMENT_MAX))
+            .item(range(-stock::ADJUSTMENT_MAX, -1))
+            .description(Some(
+                "Units added (positive) or taken away (negative); never 0.",
+            ))
+            .build(),
+    )
+}
+
+fn sort() -> Object {
+    string(11)
+        .enum_values(Some([
+            "relevance",
+            "price",
+            "-price",
+            "name",
+            "-created_at",
+        ]))
+        .build()
 }

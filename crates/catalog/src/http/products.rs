@@ -267,10 +267,8 @@ fn parse_filter(query: &ProductQuery) -> Result<(Filter, Sort)> {
         Some("-price") => Sort::PriceDesc,
         Some("name") => Sort::Name,
         Some("relevance") if has_q => Sort::Relevance,
-        Some("relevance") => {
-            errors.push(FieldError::new("sort", "relevance needs a search query q"));
-            Sort::Newest
-        }
+        // Without a query nothing is more relevant than anything else.
+        Some("relevance") => Sort::Newest,
         Some(_) => {
             errors.push(FieldError::new(
                 "sort",

@@ -14,6 +14,7 @@ use crate::{domain::Preferences, store::Delivery};
 #[into_params(parameter_in = Query)]
 pub struct NotificationListQuery {
     /// 1..=100, default 20.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -16,6 +16,7 @@ pub struct PlaceOrderIn {
     pub cart_id: Uuid,
     /// Required for a guest; a customer's order carries the account's.
     #[serde(default)]
+    #[schema(schema_with = platform::http::schema::optional_email)]
     pub email: Option<String>,
     /// Where to ship.
     pub shipping_address: AddressFields,
@@ -29,6 +30,7 @@ pub struct PlaceOrderIn {
 pub struct CancelIn {
     /// Why, for the history (at most 500 characters).
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 
@@ -37,8 +39,10 @@ pub struct CancelIn {
 #[serde(deny_unknown_fields)]
 pub struct ShipIn {
     /// Carrier name (1 to 100 characters).
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
     pub carrier: String,
     /// The carrier's tracking number (1 to 100 characters).
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
     pub tracking_number: String,
 }
 
@@ -48,10 +52,13 @@ pub struct ShipIn {
 #[into_params(parameter_in = Query)]
 pub struct OrderListQuery {
     /// pending | awaiting_payment | paid | shipped | delivered | cancelled.
+    #[param(schema_with = status)]
     pub status: Option<String>,
     /// Only this customer's orders.
+    #[param(value_type = Option<Uuid>)]
     pub customer_id: Option<String>,
     /// 1..=100, default 20.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -203,4 +210,18 @@ impl From<&Order> for OrderOut {
             updated_at: from_millis(o.updated_at),
         }
     }
+}
+
+fn status() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some([
+            "pending",
+            "awaiting_payment",
+            "paid",
+            "shipped",
+            "delivered",
+            "cancelled",
+        ]))
+        .build()
 }

@@ -33,12 +33,31 @@ struct OrdersApi;
 
 /// The orders routes and their OpenAPI document.
 pub fn router(state: OrdersState) -> (axum::Router, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(OrdersApi::openapi())
+    let providers = state.service.payment_providers().to_vec();
+    let (router, mut api) = OpenApiRouter::with_openapi(OrdersApi::openapi())
         .routes(routes!(orders::place, orders::list))
         .routes(routes!(orders::get))
         .routes(routes!(orders::cancel))
         .routes(routes!(orders::ship))
         .routes(routes!(orders::deliver))
         .with_state(state)
-        .split_for_parts()
+        .split_for_parts();
+    offered_providers(&mut api, providers);
+    (router, api)
+}
+
+/// The document names the providers this deployment offers, which only its
+/// configuration knows.
+fn offered_providers(api: &mut utoipa::openapi::OpenApi, providers: Vec<String>) {
+    use utoipa::openapi::{RefOr, Schema};
+    let place = api
+        .components
+        .as_mut()
+        .and_then(|c| c.schemas.get_mut("PlaceOrderIn"));
+    if let Some(RefOr::T(Schema::Object(place))) = place
+        && let Some(RefOr::T(Schema::Object(provider))) =
+            place.properties.get_mut("payment_provider")
+    {
+        provider.enum_values = Some(providers.into_iter().map(Into::into).collect());
+    }
 }

@@ -57,7 +57,7 @@ fn json_response(status: StatusCode, body: String) -> Response {
 /// Place an order from a cart. Send an `Idempotency-Key`: a retry with the
 /// same key and body answers as the first request did.
 #[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = PlaceOrderIn,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 printable ASCII characters")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 printable ASCII characters; the same key with the same body replays the first answer", min_length = 1, max_length = 255, pattern = "^[ -~]+$")),
     responses((status = 201, body = OrderOut, description = "placed, `pending`"),
               (status = 400, body = Problem, description = "bad Idempotency-Key"),
               (status = 404, body = Problem, description = "no such cart, or not the caller's"),
@@ -112,7 +112,7 @@ pub(super) async fn list(
 ) -> Result<Json<OrderPage>> {
     let page = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let mut errors = Vec::new();
-    let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
+    let status = match query.status.as_deref() {
         None => None,
         Some(raw) => Status::parse(raw).or_else(|| {
             errors.push(platform::FieldError::new(
@@ -122,7 +122,7 @@ pub(super) async fn list(
             None
         }),
     };
-    let customer_id = match query.customer_id.as_deref().filter(|s| !s.is_empty()) {
+    let customer_id = match query.customer_id.as_deref() {
         None => None,
         Some(raw) => Uuid::parse_str(raw).ok().or_else(|| {
             errors.push(platform::FieldError::new("customer_id", "must be a UUID"));
@@ -157,7 +157,7 @@ pub(super) async fn get(
 
 /// Cancel: the owner until it ships, or an admin. A paid order is refunded.
 #[utoipa::path(post, path = "/api/v1/orders/{id}/cancel", tag = "orders", security(("bearer" = [])),
-    params(("id" = Uuid, Path)), request_body = CancelIn,
+    params(("id" = Uuid, Path)), request_body(content = Option<CancelIn>, description = "optional"),
     responses((status = 200, body = OrderOut), (status = 401, body = Problem), (status = 404, body = Problem),
               (status = 409, body = Problem, description = "shipped, delivered or already cancelled; `current_status` says which"),
               (status = 422, body = Problem)))]
@@ -168,17 +168,16 @@ pub(super) async fn cancel(
     MaybeJson(body): MaybeJson<CancelIn>,
 ) -> Result<Json<OrderOut>> {
     let order_id = id(&order_id)?;
-    let reason = body
-        .unwrap_or_default()
-        .reason
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty());
+    let reason = body.unwrap_or_default().reason;
     if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
         return Err(OrderError::field(
             "reason",
             "must be at most 500 characters",
         ));
     }
+    let reason = reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
     let order = state.service.cancel(order_id, &caller, reason).await?;
     Ok(out(&order))
 }
@@ -201,8 +200,7 @@ pub(super) async fn ship(
         ("carrier", &body.carrier),
         ("tracking_number", &body.tracking_number),
     ] {
-        let n = value.trim().chars().count();
-        if n == 0 || n > 100 {
+        if platform::http::schema::is_blank(value) || value.chars().count() > 100 {
             errors.push(platform::FieldError::new(
                 field,
                 "must be 1 to 100 characters",

@@ -14,6 +14,7 @@ use crate::store::{Payment, Refund};
 #[into_params(parameter_in = Query)]
 pub struct PaymentListQuery {
     /// The order whose payments to list.
+    #[param(value_type = Uuid, required = true)]
     pub order_id: Option<String>,
 }
 
@@ -25,6 +26,7 @@ pub struct ConfirmIn {
     /// A test card: 4242424242424242 succeeds, 4000000000000002 is
     /// declined, 4000000000009995 has insufficient funds.
     #[serde(default)]
+    #[schema(schema_with = test_card)]
     pub card_number: Option<String>,
 }
 
@@ -34,6 +36,7 @@ pub struct ConfirmIn {
 pub struct RefundIn {
     /// Minor units of the payment's currency; default: all that remains.
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub amount: Option<i64>,
 }
 
@@ -124,4 +127,19 @@ impl RefundOut {
             created_at: from_millis(refund.created_at),
         }
     }
+}
+
+/// The test provider's cards (null or no body: a PayPal capture).
+fn test_card() -> utoipa::openapi::Object {
+    use utoipa::openapi::{ObjectBuilder, Type, schema::SchemaType};
+    let mut cards = ObjectBuilder::new()
+        .enum_values(Some(
+            crate::domain::test_cards::CARDS
+                .iter()
+                .map(|(number, _)| serde_json::json!(number))
+                .chain([serde_json::Value::Null]),
+        ))
+        .build();
+    cards.schema_type = SchemaType::from_iter([Type::String, Type::Null]);
+    cards
 }

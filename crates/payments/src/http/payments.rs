@@ -64,7 +64,7 @@ pub(super) async fn get(
 /// Pay a pending `test` payment with a test card, or capture a PayPal
 /// payment once the buyer has approved it (empty body).
 #[utoipa::path(post, path = "/api/v1/payments/{id}/confirm", tag = "payments", params(("id" = Uuid, Path)),
-    request_body = ConfirmIn,
+    request_body(content = Option<ConfirmIn>, description = "the test card; empty to capture an approved PayPal payment"),
     responses((status = 200, body = PaymentOut, description = "succeeded, or failed with `failure_code`; a PayPal capture PayPal holds for review stays pending"),
               (status = 404, body = Problem), (status = 409, body = Problem, description = "no longer pending, a Stripe payment (confirmed with its client_secret), or a PayPal payment not approved yet"),
               (status = 422, body = Problem, description = "not a test card"), (status = 502, body = Problem, description = "the provider did not answer")))]
@@ -88,8 +88,8 @@ pub(super) async fn confirm(
 
 /// Refund all or part of a payment (admin). Send an `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/v1/payments/{id}/refunds", tag = "payments", security(("bearer" = [])),
-    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 printable ASCII characters")),
-    request_body = RefundIn,
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 printable ASCII characters; the same key with the same body replays the first answer", min_length = 1, max_length = 255, pattern = "^[ -~]+$")),
+    request_body(content = Option<RefundIn>, description = "optional: without a body (or an amount), all that remains"),
     responses((status = 201, body = RefundOut), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 409, body = Problem, description = "not refundable in its status, or key in flight"),
               (status = 422, body = Problem, description = "more than remains"), (status = 502, body = Problem)))]

@@ -73,7 +73,8 @@ where
                 Problem::bad_request(format!("Could not read the body: {rejection}"))
             }
         })?;
-        if bytes.is_empty() {
+        // No body, or JSON null, means "nothing to say".
+        if bytes.trim_ascii().is_empty() || bytes.trim_ascii() == b"null" {
             return Ok(None);
         }
         if !json {
@@ -114,8 +115,8 @@ async fn json_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Pro
         })
 }
 
-/// A JSON body that may be left out entirely (an empty body is `None`);
-/// when present it is held to the rules of [`ValidJson`].
+/// A JSON body that may be left out entirely (an empty body, or `null`, is
+/// `None`); when present it is held to the rules of [`ValidJson`].
 #[derive(Debug, Clone, Default)]
 pub struct MaybeJson<T>(pub Option<T>);
 
@@ -135,7 +136,8 @@ where
                 Problem::bad_request(format!("Could not read the body: {rejection}"))
             }
         })?;
-        if bytes.is_empty() {
+        // No body, or JSON null, means "nothing to say".
+        if bytes.trim_ascii().is_empty() || bytes.trim_ascii() == b"null" {
             return Ok(Self(None));
         }
         if !json {
@@ -168,32 +170,52 @@ fn has_json_content_type(headers: &axum::http::HeaderMap) -> bool {
 /// Parses a JSON request body into `T`, with the errors described on
 /// [`ValidJson`]. Every request body of the API is a JSON object: anything
 /// else (an array, a string, a number) is a 422 even where `T`'s fields
-/// would all take defaults.
+/// would all take defaults. A number with no fraction (`3.0`) is the
+/// integer it equals, as in JSON Schema, so an integer field takes it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     // Well-formed first: a syntax error is a 400 even where the typed parse
     // would meet an unknown or mistyped field before reaching it.
-    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+    let mut document: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| Problem::bad_request(format!("The body is not valid JSON: {e}")))?;
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+    if !document.is_object() {
         return Err(Problem::validation(vec![FieldError::new(
             "",
             "the body must be a JSON object",
         )]));
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+    integral_floats_as_integers(&mut document);
+    serde_path_to_error::deserialize(document).map_err(|err| {
         let path = err.path().to_string();
-        let inner = err.into_inner();
-        if inner.classify() == serde_json::error::Category::Data {
-            Problem::validation(vec![describe_data_error(&path, &inner.to_string())])
-        } else {
-            Problem::bad_request(format!("The body is not valid JSON: {inner}"))
+        Problem::validation(vec![describe_data_error(
+            &path,
+            &err.into_inner().to_string(),
+        )])
+    })
+}
+
+/// Rewrites every number with no fraction that fits an i64 (`2.0`, `-0.0`)
+/// as that integer.
+fn integral_floats_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                // The bounds are exact powers of two, so the comparison is too.
+                && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f)
+            {
+                #[allow(
+                    clippy::cast_possible_truncation,
+                    reason = "integral and within the i64 range, checked above"
+                )]
+                let whole = f as i64;
+                *value = Value::from(whole);
+            }
         }
-    })?;
-    deserializer
-        .end()
-        .map_err(|e| Problem::bad_request(format!("The body is not valid JSON: {e}")))?;
-    Ok(value)
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
+    }
 }
 
 /// Turns serde's message into a field error that names the field itself.
@@ -361,6 +383,18 @@ mod tests {
             assert_eq!(err.status, 422, "{}", String::from_utf8_lossy(body));
         }
         assert!(parse_json::<Patch>(b" {}").is_ok());
+    }
+
+    #[test]
+    fn integral_numbers_are_integers_whatever_their_spelling() {
+        let body = parse_json::<Body>(br#"{"email":"a","count":23.0}"#).unwrap();
+        assert_eq!(body.count, 23);
+        let body = parse_json::<Body>(br#"{"email":"a","count":2e1}"#).unwrap();
+        assert_eq!(body.count, 20);
+        let err = parse_json::<Body>(br#"{"email":"a","count":23.5}"#).unwrap_err();
+        assert_eq!((err.status, err.errors[0].field.as_str()), (422, "count"));
+        let err = parse_json::<Body>(br#"{"email":"a","count":1e300}"#).unwrap_err();
+        assert_eq!(err.status, 422);
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod layers;
 pub mod openapi;
 pub mod pagination;
 pub mod problem;
+pub mod schema;
 pub mod server;
 
 /// `application/problem+json`, the media type of every error body.

@@ -57,7 +57,10 @@ pub fn ops_router(checks: Vec<ReadinessCheck>, openapi: utoipa::openapi::OpenApi
         )
         .route("/health/ready", get(ready).with_state(Arc::new(checks)))
         .route("/metrics", get(crate::metrics::render))
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .merge(
+            SwaggerUi::new("/docs")
+                .external_url_unchecked("/openapi.json", super::openapi::complete(&openapi)),
+        )
 }
 
 async fn ready(State(checks): State<Arc<Vec<ReadinessCheck>>>) -> Response {

@@ -11,10 +11,11 @@ impl Name {
     /// Parses a display name.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let name = raw.trim();
-        if name.is_empty() {
+        if platform::http::schema::is_blank(raw) {
             return Err("must not be empty".into());
         }
-        if name.chars().count() > NAME_MAX {
+        // As sent, like the OpenAPI document's maxLength.
+        if raw.chars().count() > NAME_MAX {
             return Err(format!("must be at most {NAME_MAX} characters"));
         }
         if name.chars().any(char::is_control) {

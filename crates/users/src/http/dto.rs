@@ -17,10 +17,17 @@ use crate::{
 #[serde(deny_unknown_fields)]
 pub struct RegisterIn {
     /// Login email (compared case-insensitively).
+    #[schema(schema_with = platform::http::schema::email)]
     pub email: String,
     /// 8 to 128 characters, not easily guessed.
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
     /// Display name, up to 200 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub name: String,
 }
 
@@ -47,6 +54,7 @@ pub struct RefreshIn {
 #[serde(deny_unknown_fields)]
 pub struct ResetRequestIn {
     /// The account's email.
+    #[schema(schema_with = platform::http::schema::email)]
     pub email: String,
 }
 
@@ -57,6 +65,7 @@ pub struct ResetConfirmIn {
     /// The token from the reset mail.
     pub token: String,
     /// The new password.
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 
@@ -74,10 +83,16 @@ pub struct VerifyEmailIn {
 pub struct ProfileIn {
     /// New display name.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub name: Option<String>,
-    /// New phone in E.164 form; null removes it.
+    /// New phone in E.164 form (spaces, dots, dashes and brackets are
+    /// dropped); null removes it.
     #[serde(default, deserialize_with = "platform::http::extract::present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[ .()-]*\+[ .()-]*[1-9](?:[ .()-]*[0-9]){7,14}[ .()-]*$")]
     pub phone: Option<Option<String>>,
 }
 
@@ -88,6 +103,7 @@ pub struct PasswordChangeIn {
     /// The password in use.
     pub current_password: String,
     /// The new password.
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 
@@ -180,30 +196,35 @@ pub use platform::address::AddressFields as AddressIn;
 pub struct AddressPatchIn {
     /// Recipient.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
     pub name: Option<String>,
     /// Street and number.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
     pub line1: Option<String>,
     /// Flat, floor, company.
     #[serde(default, deserialize_with = "platform::http::extract::present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200)]
     pub line2: Option<Option<String>>,
     /// City.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
     pub city: Option<String>,
     /// State or province.
     #[serde(default, deserialize_with = "platform::http::extract::present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200)]
     pub region: Option<Option<String>>,
     /// Postal code.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 20, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
     pub postal_code: Option<String>,
     /// ISO 3166-1 alpha-2.
     #[serde(default)]
+    #[schema(schema_with = platform::http::schema::optional_country)]
     pub country: Option<String>,
     /// Phone for the carrier.
     #[serde(default, deserialize_with = "platform::http::extract::present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 32)]
     pub phone: Option<Option<String>>,
 }
 
@@ -275,10 +296,13 @@ pub struct UserPage {
 
 /// `GET /users` query.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct UserListQuery {
     /// Part of the email, case-insensitive.
     pub email: Option<String>,
     /// 1..=100, default 20.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// From the previous page.
     pub cursor: Option<String>,

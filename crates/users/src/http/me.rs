@@ -93,7 +93,7 @@ pub(super) async fn list_addresses(
 /// Add an address.
 #[utoipa::path(post, path = "/api/v1/users/me/addresses", tag = "users", security(("bearer" = [])),
     request_body = AddressIn,
-    responses((status = 201, body = AddressOut), (status = 422, body = Problem)))]
+    responses((status = 201, body = AddressOut), (status = 409, body = Problem, description = "the book holds 50 addresses already"), (status = 422, body = Problem)))]
 pub(super) async fn add_address(
     State(state): State<UsersState>,
     caller: AuthUser,

@@ -84,7 +84,7 @@ async fn parallel_additions_fill_the_address_book_exactly_to_its_limit(backend: 
     })
     .await;
     assert_eq!(count_status(&replies, 201), 50, "the book holds 50");
-    assert_eq!(count_status(&replies, 422), 10);
+    assert_eq!(count_status(&replies, 409), 10, "the book is full");
     let list = app
         .get("/api/v1/users/me/addresses", Some(&customer.access))
         .await;

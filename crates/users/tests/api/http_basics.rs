@@ -5,6 +5,7 @@ use testkit::{Backend, on_both_backends, spawn};
 
 on_both_backends!(
     malformed_json_is_a_bad_request,
+    syntax_is_checked_before_fields_and_bodies_are_objects,
     a_wrong_content_type_is_unsupported,
     bodies_over_one_mebibyte_are_too_large,
     request_ids_are_echoed_or_generated,
@@ -30,6 +31,52 @@ async fn malformed_json_is_a_bad_request(backend: Backend) {
     assert_eq!(reply.headers()["content-type"], "application/problem+json");
     let body: serde_json::Value = reply.json().await.unwrap();
     assert_eq!(body["status"], 400);
+}
+
+async fn syntax_is_checked_before_fields_and_bodies_are_objects(backend: Backend) {
+    let app = spawn(backend).await;
+    let customer = app.register("shapes").await;
+    let send = |method: reqwest::Method, path: &str, body: &'static str, token: Option<&str>| {
+        let mut request = app
+            .client
+            .request(method, format!("{}{path}", app.base))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    // Malformed: 400, even where an unknown field or a wrong type comes
+    // before the syntax error.
+    for (path, body) in [
+        ("/api/v1/auth/register", r#"{"email": "a@b.c",}"#),
+        ("/api/v1/auth/login", "[1, 2"),
+        ("/api/v1/auth/login", r#"{"email": "\x"}"#),
+        ("/api/v1/carts", r#"{"email": "a@b.c",}"#),
+        ("/api/v1/carts", r#"{"currency": 7, "#),
+    ] {
+        let reply = send(reqwest::Method::POST, path, body, None).await.unwrap();
+        assert_eq!(reply.status(), 400, "{path} {body}");
+    }
+    // Well-formed but not an object: 422, also where every field is optional.
+    for body in ["[]", "[{\"name\": \"x\"}]", "\"name\"", "null", "3"] {
+        let reply = send(
+            reqwest::Method::PATCH,
+            "/api/v1/users/me",
+            body,
+            Some(&customer.access),
+        )
+        .await
+        .unwrap();
+        assert_eq!(reply.status(), 422, "PATCH /users/me {body}");
+    }
+    let reply = send(reqwest::Method::POST, "/api/v1/carts", "[]", None)
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 422);
+    let me = app.get("/api/v1/users/me", Some(&customer.access)).await;
+    assert_eq!(me.body["name"], "shapes", "nothing changed");
 }
 
 async fn a_wrong_content_type_is_unsupported(backend: Backend) {
