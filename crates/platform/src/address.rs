@@ -115,24 +115,40 @@ impl Address {
 #[serde(deny_unknown_fields)]
 pub struct AddressFields {
     /// Recipient.
-    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]"
+    )]
     pub name: String,
     /// Street and number.
-    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]"
+    )]
     pub line1: String,
     /// Flat, floor, company.
     #[serde(default)]
     #[schema(max_length = 200)]
     pub line2: Option<String>,
     /// City or town.
-    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]"
+    )]
     pub city: String,
     /// State, province or county.
     #[serde(default)]
     #[schema(max_length = 200)]
     pub region: Option<String>,
     /// Postal or ZIP code.
-    #[schema(min_length = 1, max_length = 20, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
+    #[schema(
+        min_length = 1,
+        max_length = 20,
+        pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]"
+    )]
     pub postal_code: String,
     /// ISO 3166-1 alpha-2 code.
     #[schema(schema_with = crate::http::schema::country)]

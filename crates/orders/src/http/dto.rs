@@ -39,10 +39,18 @@ pub struct CancelIn {
 #[serde(deny_unknown_fields)]
 pub struct ShipIn {
     /// Carrier name (1 to 100 characters).
-    #[schema(min_length = 1, max_length = 100, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]"
+    )]
     pub carrier: String,
     /// The carrier's tracking number (1 to 100 characters).
-    #[schema(min_length = 1, max_length = 100, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]"
+    )]
     pub tracking_number: String,
 }
 

@@ -183,6 +183,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
             "the body must be a JSON object",
         )]));
     }
+    if let Some(field) = text_with_nul(&document, "") {
+        return Err(Problem::validation(vec![FieldError::new(
+            field,
+            "must not contain the NUL character (U+0000)",
+        )]));
+    }
     integral_floats_as_integers(&mut document);
     serde_path_to_error::deserialize(document).map_err(|err| {
         let path = err.path().to_string();
@@ -191,6 +197,34 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
             &err.into_inner().to_string(),
         )])
     })
+}
+
+/// The path of the first string (or key) holding U+0000, which no text
+/// column of PostgreSQL can store: refused up front, for both backends.
+fn text_with_nul(value: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::String(text) => text.contains('\0').then(|| path.to_owned()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| text_with_nul(item, &join(&i.to_string()))),
+        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            if key.contains('\0') {
+                Some(join(key))
+            } else {
+                text_with_nul(item, &join(key))
+            }
+        }),
+        _ => None,
+    }
 }
 
 /// Rewrites every number with no fraction that fits an i64 (`2.0`, `-0.0`)
@@ -265,6 +299,14 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
+        if let Some((name, _)) =
+            form_urlencoded::parse(query.as_bytes()).find(|(_, value)| value.contains('\0'))
+        {
+            return Err(Problem::validation(vec![FieldError::new(
+                name,
+                "must not contain the NUL character (U+0000)",
+            )]));
+        }
         let deserializer =
             serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(deserializer)
@@ -395,6 +437,15 @@ mod tests {
         assert_eq!((err.status, err.errors[0].field.as_str()), (422, "count"));
         let err = parse_json::<Body>(br#"{"email":"a","count":1e300}"#).unwrap_err();
         assert_eq!(err.status, 422);
+    }
+
+    #[test]
+    fn text_with_nul_is_refused_naming_the_field() {
+        let err = parse_json::<Body>(br#"{"email":"a\u0000b","count":1}"#).unwrap_err();
+        assert_eq!((err.status, err.errors[0].field.as_str()), (422, "email"));
+        let err =
+            parse_json::<serde_json::Value>(br#"{"a":[{"b":"x"},{"\u0000":1}]}"#).unwrap_err();
+        assert_eq!(err.errors[0].field, "a.1.\u{0}");
     }
 
     #[test]

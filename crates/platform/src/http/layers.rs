@@ -57,8 +57,18 @@ pub fn apply(router: Router, cfg: &HttpConfig) -> Router {
         router = router.layer(cors);
     }
     router
+        .layer(middleware::from_fn(refuse_nul_in_path))
         .layer(DefaultBodyLimit::max(cfg.body_limit_bytes))
         .layer(middleware::from_fn_with_state(settings, observe))
+}
+
+/// A path holding an encoded NUL (`%00`) names nothing: no id, slug or SKU
+/// can hold one (and PostgreSQL could not even compare it).
+async fn refuse_nul_in_path(req: Request, next: Next) -> Response {
+    if req.uri().path().contains("%00") {
+        return Problem::not_found("No such resource.").into_response();
+    }
+    next.run(req).await
 }
 
 fn cors_layer(origins: &[String]) -> Option<CorsLayer> {

@@ -37,9 +37,39 @@ impl Modify for BearerAuth {
 ///   422 (a body or query parameters), 429 (the gateway's and the login
 ///   throttles) and 503 (a dependency is down).
 ///
+/// It also says of every text that it holds no U+0000, which every service
+/// refuses (422; PostgreSQL cannot store it).
+///
 /// A handler's own statuses (403, 409, ...) stay in its annotation.
 pub fn complete(api: &utoipa::openapi::OpenApi) -> serde_json::Value {
     let mut doc = serde_json::to_value(api).unwrap_or_default();
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(|s| s.as_object_mut())
+    {
+        // Problems echo what was sent (a field name may hold anything).
+        for (name, schema) in schemas.iter_mut() {
+            if name != "Problem" && name != "FieldError" {
+                without_nul(schema);
+            }
+        }
+    }
+    if let Some(paths) = doc.get_mut("paths") {
+        for operation in paths
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|items| items.values_mut())
+            .filter_map(|item| item.as_object_mut())
+            .flat_map(|item| item.values_mut())
+        {
+            if let Some(parameters) = operation.get_mut("parameters") {
+                without_nul(parameters);
+            }
+            if let Some(body) = operation.get_mut("requestBody") {
+                without_nul(body);
+            }
+        }
+    }
     if let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) {
         for item in paths.values_mut() {
             let Some(item) = item.as_object_mut() else {
@@ -53,6 +83,30 @@ pub fn complete(api: &utoipa::openapi::OpenApi) -> serde_json::Value {
         }
     }
     doc
+}
+
+/// Adds "holds no U+0000" to every string schema in the document.
+fn without_nul(node: &mut serde_json::Value) {
+    use serde_json::Value;
+    match node {
+        Value::Object(map) => {
+            // Below first: the clause added here is a string schema too.
+            map.values_mut().for_each(without_nul);
+            let is_text = match map.get("type") {
+                Some(Value::String(t)) => t == "string",
+                Some(Value::Array(types)) => types.iter().any(|t| t == "string"),
+                _ => false,
+            };
+            if is_text && !map.contains_key("not") {
+                map.insert(
+                    "not".to_owned(),
+                    serde_json::json!({"type": "string", "pattern": "\u{0}"}),
+                );
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(without_nul),
+        _ => {}
+    }
 }
 
 const HTTP_METHODS: [&str; 8] = [

@@ -196,11 +196,19 @@ pub use platform::address::AddressFields as AddressIn;
 pub struct AddressPatchIn {
     /// Recipient.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]"
+    )]
     pub name: Option<String>,
     /// Street and number.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]"
+    )]
     pub line1: Option<String>,
     /// Flat, floor, company.
     #[serde(default, deserialize_with = "platform::http::extract::present")]
@@ -208,7 +216,11 @@ pub struct AddressPatchIn {
     pub line2: Option<Option<String>>,
     /// City.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]"
+    )]
     pub city: Option<String>,
     /// State or province.
     #[serde(default, deserialize_with = "platform::http::extract::present")]
@@ -216,7 +228,11 @@ pub struct AddressPatchIn {
     pub region: Option<Option<String>>,
     /// Postal code.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 20, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
+    #[schema(
+        min_length = 1,
+        max_length = 20,
+        pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]"
+    )]
     pub postal_code: Option<String>,
     /// ISO 3166-1 alpha-2.
     #[serde(default)]
