@@ -13,8 +13,15 @@ use std::{path::PathBuf, time::Duration};
 use testkit::{Backend, TestApp, nats::NatsServer, spawn_with};
 
 /// Generated cases per operation: with the stateful phase this is about a
-/// minute per backend on the test machines.
+/// minute per backend on the test machines. `MERCATO_TEST_SCHEMATHESIS_EXAMPLES`
+/// and `MERCATO_TEST_SCHEMATHESIS_SEED` run a deeper or another search.
 const EXAMPLES_PER_OPERATION: &str = "50";
+/// A fixed seed: the same code gets the same cases.
+const SEED: &str = "20261201";
+
+fn setting(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_nothing_on_sqlite() {
@@ -90,9 +97,11 @@ async fn schemathesis(app: &TestApp) {
         .arg(format!("{}/openapi.json", app.base))
         .args(["--url", &app.base])
         .args(["--header", &format!("Authorization: Bearer {admin}")])
-        .args(["--max-examples", EXAMPLES_PER_OPERATION])
-        // A fixed seed: the same code gets the same cases.
-        .args(["--seed", "20261201"])
+        .args([
+            "--max-examples",
+            &setting("MERCATO_TEST_SCHEMATHESIS_EXAMPLES", EXAMPLES_PER_OPERATION),
+        ])
+        .args(["--seed", &setting("MERCATO_TEST_SCHEMATHESIS_SEED", SEED)])
         // One worker: CPython 3.11 can fail parsing ASTs in two threads at
         // once ("AST constructor recursion depth mismatch"), which
         // schemathesis reports as an error of the run.
@@ -139,4 +148,5 @@ async fn schemathesis(app: &TestApp) {
         counts.len() >= 2 && counts[0] > 1000 && counts[0] == counts[1],
         "{summary}"
     );
+    println!("{summary}");
 }

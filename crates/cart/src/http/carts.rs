@@ -30,7 +30,7 @@ fn id(raw: &str, what: &'static str) -> Result<Uuid> {
 }
 
 /// Open a cart: a guest cart without a token; with one, the customer's active cart.
-#[utoipa::path(post, path = "/api/v1/carts", tag = "cart", request_body(content = Option<CartIn>, description = "optional: without a body, a cart in the default currency"),
+#[utoipa::path(post, path = "/api/v1/carts", tag = "cart", security((), ("bearer" = [])), request_body(content = Option<CartIn>, description = "optional: without a body, a cart in the default currency"),
     responses((status = 201, body = CartOut, description = "created"), (status = 200, body = CartOut, description = "the customer's existing cart"),
               (status = 422, body = Problem)))]
 pub(super) async fn open(
@@ -63,7 +63,7 @@ pub(super) async fn mine(
 }
 
 /// A cart: a guest cart to anyone with its id, a customer's to its owner.
-#[utoipa::path(get, path = "/api/v1/carts/{id}", tag = "cart", params(("id" = Uuid, Path)),
+#[utoipa::path(get, path = "/api/v1/carts/{id}", tag = "cart", security((), ("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = CartOut), (status = 404, body = Problem)))]
 pub(super) async fn get(
     State(state): State<CartState>,
@@ -77,7 +77,7 @@ pub(super) async fn get(
 }
 
 /// Add units of a variant, priced by the catalog.
-#[utoipa::path(post, path = "/api/v1/carts/{id}/items", tag = "cart", params(("id" = Uuid, Path)), request_body = AddItemIn,
+#[utoipa::path(post, path = "/api/v1/carts/{id}/items", tag = "cart", security((), ("bearer" = [])), params(("id" = Uuid, Path)), request_body = AddItemIn,
     responses((status = 200, body = CartOut), (status = 404, body = Problem, description = "unknown cart or variant"),
               (status = 409, body = Problem, description = "not enough stock; `available` says how many are"),
               (status = 422, body = Problem), (status = 503, body = Problem, description = "catalog unavailable")))]
@@ -95,7 +95,7 @@ pub(super) async fn add_item(
 }
 
 /// Set a line's quantity; 0 removes the line.
-#[utoipa::path(patch, path = "/api/v1/carts/{id}/items/{item_id}", tag = "cart",
+#[utoipa::path(patch, path = "/api/v1/carts/{id}/items/{item_id}", tag = "cart", security((), ("bearer" = [])),
     params(("id" = Uuid, Path), ("item_id" = Uuid, Path)), request_body = QuantityIn,
     responses((status = 200, body = CartOut), (status = 404, body = Problem), (status = 409, body = Problem),
               (status = 422, body = Problem)))]
@@ -113,7 +113,7 @@ pub(super) async fn set_quantity(
 }
 
 /// Remove a line.
-#[utoipa::path(delete, path = "/api/v1/carts/{id}/items/{item_id}", tag = "cart",
+#[utoipa::path(delete, path = "/api/v1/carts/{id}/items/{item_id}", tag = "cart", security((), ("bearer" = [])),
     params(("id" = Uuid, Path), ("item_id" = Uuid, Path)),
     responses((status = 200, body = CartOut), (status = 404, body = Problem)))]
 pub(super) async fn remove_item(
@@ -141,7 +141,7 @@ pub(super) async fn claim(
 
 /// Take an order's units out of the cart (called by orders after placing;
 /// each order counts once).
-#[utoipa::path(post, path = "/api/v1/carts/{id}/checkout", tag = "cart", params(("id" = Uuid, Path)),
+#[utoipa::path(post, path = "/api/v1/carts/{id}/checkout", tag = "cart", security((), ("bearer" = [])), params(("id" = Uuid, Path)),
     request_body = CheckoutIn,
     responses((status = 200, body = CartOut), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub(super) async fn checkout(

@@ -32,7 +32,7 @@ pub(super) async fn list(State(state): State<CatalogState>) -> Result<Json<Categ
 
 /// Create a category.
 #[utoipa::path(post, path = "/api/v1/categories", tag = "catalog", security(("bearer" = [])), request_body = CategoryIn,
-    responses((status = 201, body = CategoryOut), (status = 409, body = Problem, description = "slug taken"),
+    responses((status = 403, body = Problem, description = "not an admin"), (status = 201, body = CategoryOut), (status = 409, body = Problem, description = "slug taken"),
               (status = 422, body = Problem, description = "invalid, or unknown parent")))]
 pub(super) async fn create(
     State(state): State<CatalogState>,
@@ -49,7 +49,7 @@ pub(super) async fn create(
 /// Change a category.
 #[utoipa::path(patch, path = "/api/v1/categories/{id}", tag = "catalog", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)), request_body = CategoryPatch,
-    responses((status = 200, body = CategoryOut), (status = 404, body = Problem), (status = 409, body = Problem),
+    responses((status = 403, body = Problem, description = "not an admin"), (status = 200, body = CategoryOut), (status = 404, body = Problem), (status = 409, body = Problem),
               (status = 422, body = Problem)))]
 pub(super) async fn update(
     State(state): State<CatalogState>,
@@ -73,7 +73,7 @@ pub(super) async fn update(
 /// Delete a category without sub-categories or products.
 #[utoipa::path(delete, path = "/api/v1/categories/{id}", tag = "catalog", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)),
-    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem, description = "in use")))]
+    responses((status = 403, body = Problem, description = "not an admin"), (status = 204), (status = 404, body = Problem), (status = 409, body = Problem, description = "in use")))]
 pub(super) async fn delete(
     State(state): State<CatalogState>,
     _admin: AdminUser,

@@ -14,7 +14,7 @@ use crate::error::Result;
 
 /// Stock levels of a SKU.
 #[utoipa::path(get, path = "/api/v1/inventory/{sku}", tag = "catalog", security(("bearer" = [])),
-    params(("sku" = String, Path)), responses((status = 200, body = InventoryOut), (status = 404, body = Problem)))]
+    params(("sku" = String, Path)), responses((status = 403, body = Problem, description = "not an admin"), (status = 200, body = InventoryOut), (status = 404, body = Problem)))]
 pub(super) async fn get(
     State(state): State<CatalogState>,
     _admin: AdminUser,
@@ -27,7 +27,7 @@ pub(super) async fn get(
 /// Adjust on-hand stock; recorded in the ledger with who and why.
 #[utoipa::path(post, path = "/api/v1/inventory/{sku}/adjustments", tag = "catalog", security(("bearer" = [])),
     params(("sku" = String, Path)), request_body = AdjustmentIn,
-    responses((status = 200, body = InventoryOut), (status = 404, body = Problem),
+    responses((status = 403, body = Problem, description = "not an admin"), (status = 200, body = InventoryOut), (status = 404, body = Problem),
               (status = 409, body = Problem, description = "available stock would go negative"),
               (status = 422, body = Problem)))]
 pub(super) async fn adjust(

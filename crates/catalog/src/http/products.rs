@@ -77,7 +77,7 @@ pub(super) async fn list(
 }
 
 /// One product by id or slug; drafts and archived ones only for admins.
-#[utoipa::path(get, path = "/api/v1/products/{id}", tag = "catalog", params(("id" = String, Path, description = "product id or slug")),
+#[utoipa::path(get, path = "/api/v1/products/{id}", tag = "catalog", security((), ("bearer" = [])), params(("id" = String, Path, description = "product id or slug")),
     responses((status = 200, body = ProductOut, description = "with a strong ETag"), (status = 304),
               (status = 404, body = Problem)))]
 pub(super) async fn get(
@@ -115,7 +115,7 @@ fn rendering_failed() -> CatalogError {
 
 /// Create a product with its variants.
 #[utoipa::path(post, path = "/api/v1/products", tag = "catalog", security(("bearer" = [])), request_body = ProductIn,
-    responses((status = 201, body = ProductOut), (status = 409, body = Problem, description = "slug or SKU taken"),
+    responses((status = 403, body = Problem, description = "not an admin"), (status = 201, body = ProductOut), (status = 409, body = Problem, description = "slug or SKU taken"),
               (status = 422, body = Problem)))]
 pub(super) async fn create(
     State(state): State<CatalogState>,
@@ -141,7 +141,7 @@ pub(super) async fn create(
 /// Change a product; `variants` replaces the list, keeping ids by SKU.
 #[utoipa::path(patch, path = "/api/v1/products/{id}", tag = "catalog", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path)), request_body = ProductPatch,
-    responses((status = 200, body = ProductOut), (status = 404, body = Problem), (status = 409, body = Problem),
+    responses((status = 403, body = Problem, description = "not an admin"), (status = 200, body = ProductOut), (status = 404, body = Problem), (status = 409, body = Problem),
               (status = 422, body = Problem)))]
 pub(super) async fn update(
     State(state): State<CatalogState>,
@@ -183,9 +183,11 @@ pub(super) async fn update(
     Ok(Json(product.into()))
 }
 
-/// Archive a product (it leaves the public catalog; orders keep their lines).
+/// Archive a product: it leaves the public catalog (404 to customers and
+/// guests), while admins still read it, with status `archived`, and may
+/// publish it again; orders keep their lines.
 #[utoipa::path(delete, path = "/api/v1/products/{id}", tag = "catalog", security(("bearer" = [])),
-    params(("id" = uuid::Uuid, Path)), responses((status = 204), (status = 404, body = Problem)))]
+    params(("id" = uuid::Uuid, Path)), responses((status = 204, description = "archived"), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub(super) async fn delete(
     State(state): State<CatalogState>,
     _admin: AdminUser,

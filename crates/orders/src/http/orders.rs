@@ -56,7 +56,7 @@ fn json_response(status: StatusCode, body: String) -> Response {
 
 /// Place an order from a cart. Send an `Idempotency-Key`: a retry with the
 /// same key and body answers as the first request did.
-#[utoipa::path(post, path = "/api/v1/orders", tag = "orders", request_body = PlaceOrderIn,
+#[utoipa::path(post, path = "/api/v1/orders", tag = "orders", security((), ("bearer" = [])), request_body = PlaceOrderIn,
     params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 printable ASCII characters; the same key with the same body replays the first answer", min_length = 1, max_length = 255, pattern = "^[ -~]+$")),
     responses((status = 201, body = OrderOut, description = "placed, `pending`"),
               (status = 400, body = Problem, description = "bad Idempotency-Key"),
@@ -144,7 +144,7 @@ pub(super) async fn list(
 
 /// An order with its history: to its owner or an admin; a guest order to
 /// anyone with its id.
-#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", params(("id" = Uuid, Path)),
+#[utoipa::path(get, path = "/api/v1/orders/{id}", tag = "orders", security((), ("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = OrderOut), (status = 404, body = Problem)))]
 pub(super) async fn get(
     State(state): State<OrdersState>,

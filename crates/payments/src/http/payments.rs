@@ -30,7 +30,7 @@ fn id(raw: &str) -> Result<Uuid> {
 }
 
 /// The payments of an order the caller may see (empty otherwise).
-#[utoipa::path(get, path = "/api/v1/payments", tag = "payments", params(PaymentListQuery),
+#[utoipa::path(get, path = "/api/v1/payments", tag = "payments", security((), ("bearer" = [])), params(PaymentListQuery),
     responses((status = 200, body = PaymentList), (status = 422, body = Problem, description = "order_id missing or not a UUID")))]
 pub(super) async fn list(
     State(state): State<PaymentsState>,
@@ -50,7 +50,7 @@ pub(super) async fn list(
 }
 
 /// A payment: to the order's customer or an admin; a guest order's to anyone with its id.
-#[utoipa::path(get, path = "/api/v1/payments/{id}", tag = "payments", params(("id" = Uuid, Path)),
+#[utoipa::path(get, path = "/api/v1/payments/{id}", tag = "payments", security((), ("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = PaymentOut), (status = 404, body = Problem)))]
 pub(super) async fn get(
     State(state): State<PaymentsState>,
@@ -63,7 +63,7 @@ pub(super) async fn get(
 
 /// Pay a pending `test` payment with a test card, or capture a PayPal
 /// payment once the buyer has approved it (empty body).
-#[utoipa::path(post, path = "/api/v1/payments/{id}/confirm", tag = "payments", params(("id" = Uuid, Path)),
+#[utoipa::path(post, path = "/api/v1/payments/{id}/confirm", tag = "payments", security((), ("bearer" = [])), params(("id" = Uuid, Path)),
     request_body(content = Option<ConfirmIn>, description = "the test card; empty to capture an approved PayPal payment"),
     responses((status = 200, body = PaymentOut, description = "succeeded, or failed with `failure_code`; a PayPal capture PayPal holds for review stays pending"),
               (status = 404, body = Problem), (status = 409, body = Problem, description = "no longer pending, a Stripe payment (confirmed with its client_secret), or a PayPal payment not approved yet"),

@@ -49,7 +49,7 @@ pub(super) async fn list_users(
 /// One account.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "user id")),
-    responses((status = 200, body = UserOut), (status = 404, body = Problem)))]
+    responses((status = 403, body = Problem, description = "not an admin"), (status = 200, body = UserOut), (status = 404, body = Problem)))]
 pub(super) async fn get_user(
     State(state): State<UsersState>,
     _admin: AdminUser,
@@ -61,7 +61,7 @@ pub(super) async fn get_user(
 /// Change an account's role or disable it (which ends its sessions).
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
     params(("id" = uuid::Uuid, Path, description = "user id")), request_body = AccessIn,
-    responses((status = 200, body = UserOut), (status = 404, body = Problem),
+    responses((status = 403, body = Problem, description = "not an admin"), (status = 200, body = UserOut), (status = 404, body = Problem),
               (status = 409, body = Problem, description = "an admin cannot lock themselves out")))]
 pub(super) async fn update_user(
     State(state): State<UsersState>,
