@@ -101,10 +101,7 @@ impl IntoResponse for CartError {
                 problem.retry_after = Some(5);
                 problem
             }
-            Self::Unexpected(e) => {
-                tracing::error!(error.message = %e, error.cause_chain = ?e, "request failed");
-                Problem::internal()
-            }
+            Self::Unexpected(e) => Problem::unexpected(&e),
         };
         problem.into_response()
     }

@@ -98,10 +98,7 @@ impl IntoResponse for CatalogError {
                 "Insufficient stock",
                 detail,
             ),
-            Self::Unexpected(e) => {
-                tracing::error!(error.message = %e, error.cause_chain = ?e, "request failed");
-                Problem::internal()
-            }
+            Self::Unexpected(e) => Problem::unexpected(&e),
         };
         problem.into_response()
     }

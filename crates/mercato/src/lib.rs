@@ -252,6 +252,9 @@ impl App {
                 db.clone(),
                 cfg.orders.clone(),
                 cart,
+                platform::idempotency::in_flight_lease(std::time::Duration::from_secs(
+                    cfg.http.request_timeout_secs,
+                )),
             ));
             outboxes.push(service.outbox());
             bus.subscribe(

@@ -40,10 +40,7 @@ impl IntoResponse for NotificationError {
     fn into_response(self) -> Response {
         match self {
             Self::Validation(errors) => Problem::validation(errors),
-            Self::Unexpected(e) => {
-                tracing::error!(error.message = %e, error.cause_chain = ?e, "request failed");
-                Problem::internal()
-            }
+            Self::Unexpected(e) => Problem::unexpected(&e),
         }
         .into_response()
     }

@@ -85,10 +85,7 @@ impl IntoResponse for OrderError {
                 problem.retry_after = Some(5);
                 problem
             }
-            Self::Unexpected(e) => {
-                tracing::error!(error.message = %e, error.cause_chain = ?e, "request failed");
-                Problem::internal()
-            }
+            Self::Unexpected(e) => Problem::unexpected(&e),
         };
         problem.into_response()
     }

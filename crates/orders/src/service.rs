@@ -84,6 +84,9 @@ pub struct OrdersService {
     cfg: OrdersConfig,
     outbox: Arc<Outbox>,
     cart: Arc<dyn CartClient>,
+    /// How long an in-flight `Idempotency-Key` holds (see
+    /// [`idempotency::in_flight_lease`]).
+    in_flight_lease: std::time::Duration,
 }
 
 impl std::fmt::Debug for OrdersService {
@@ -99,13 +102,19 @@ impl OrdersService {
         &self.cfg.payment_providers
     }
 
-    pub fn new(db: Db, cfg: OrdersConfig, cart: Arc<dyn CartClient>) -> Self {
+    pub fn new(
+        db: Db,
+        cfg: OrdersConfig,
+        cart: Arc<dyn CartClient>,
+        in_flight_lease: std::time::Duration,
+    ) -> Self {
         let outbox = Outbox::new(db.clone(), crate::NAME);
         Self {
             db,
             cfg,
             outbox,
             cart,
+            in_flight_lease,
         }
     }
 
@@ -135,6 +144,9 @@ impl OrdersService {
                 &idem.key,
                 &idem.fingerprint,
                 now_millis(),
+                // Placing writes the order and the key's answer in one
+                // transaction: a claim past its lease left nothing behind.
+                self.in_flight_lease,
             )
             .await?;
             if let Claim::Replay(stored) = claim {

@@ -117,10 +117,7 @@ impl IntoResponse for PaymentError {
                 problem
             }
             Self::Problem(problem) => *problem,
-            Self::Unexpected(e) => {
-                tracing::error!(error.message = %e, error.cause_chain = ?e, "request failed");
-                Problem::internal()
-            }
+            Self::Unexpected(e) => Problem::unexpected(&e),
         };
         problem.into_response()
     }

@@ -314,6 +314,11 @@ impl PaymentsService {
                 &idem.key,
                 &idem.fingerprint,
                 now_millis(),
+                // Held for the key's whole life: a refund asks the provider
+                // between two transactions, and a takeover after a crash
+                // there could refund twice (its provider key is the refund's
+                // id, new per attempt).
+                std::time::Duration::from_millis(idempotency::TTL_MS.unsigned_abs()),
             )
             .await?;
             if let Claim::Replay(stored) = claim {

@@ -321,6 +321,27 @@ pub fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> Migrator {
     )
 }
 
+/// Did this failure (anywhere in its chain) come from a database that
+/// cannot be reached, rather than from what was asked of it? Connections
+/// that fail, break or time out, and the server refusing or shutting
+/// down sessions (SQLSTATE classes 08 and 57P, 53300).
+pub fn is_unreachable(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<sqlx::Error>())
+        .any(|e| match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                code.starts_with("08") || code.starts_with("57P") || code == "53300"
+            }),
+            _ => false,
+        })
+}
+
 /// Is this error a violation of the named unique constraint or index?
 ///
 /// The database enforces uniqueness; the code names the constraint (PostgreSQL

@@ -8,6 +8,12 @@
 //! and its recorded answer commit together: a crash in between leaves
 //! neither. A request that fails without an effect [`release`]s the key so
 //! the client can retry.
+//!
+//! A claim is held for a lease only ([`in_flight_lease`]): longer than any
+//! request may run, since the request timeout ends it and rolls its
+//! transaction back. A claim older than that has no live owner (its process
+//! died, or its database went away, between claim and commit), so the next
+//! request with the key takes it over and performs the effect once.
 
 use aws_lc_rs::digest;
 use axum::{
@@ -20,6 +26,12 @@ use crate::{Problem, db::Db};
 
 /// How long a key is remembered, in milliseconds (24 hours).
 pub const TTL_MS: i64 = 24 * 3600 * 1000;
+
+/// How long an in-flight claim holds its key: the request timeout, within
+/// which its owner commits or is cut off, and a margin for clocks.
+pub fn in_flight_lease(request_timeout: std::time::Duration) -> std::time::Duration {
+    request_timeout + std::time::Duration::from_secs(5)
+}
 
 /// The table every service that takes idempotency keys migrates.
 pub const MIGRATION: (i64, &str, &str) = (
@@ -101,21 +113,27 @@ pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
         .collect()
 }
 
-/// Claims `key` for `caller`. Only one of many concurrent claims starts.
+/// Claims `key` for `caller`. Only one of many concurrent claims starts;
+/// an in-flight claim older than `lease` is taken over.
 pub async fn claim(
     db: &Db,
     caller: &str,
     key: &str,
     fingerprint: &str,
     now: i64,
+    lease: std::time::Duration,
 ) -> Result<Claim, sqlx::Error> {
-    // A key older than the TTL is forgotten, so it can start again.
+    // A key older than the TTL is forgotten, and a claim older than its
+    // lease has no owner any more: either can start again.
+    let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
     sqlx::query(
-        "delete from idempotency_key where caller = $1 and idem_key = $2 and created_at <= $3",
+        "delete from idempotency_key where caller = $1 and idem_key = $2 \
+         and (created_at <= $3 or (state = 'in_flight' and created_at <= $4))",
     )
     .bind(caller)
     .bind(key)
     .bind(now - TTL_MS)
+    .bind(now.saturating_sub(lease_ms))
     .execute(db.pool())
     .await?;
     let inserted = sqlx::query(

@@ -11,12 +11,75 @@ use platform::{
 };
 use testkit::{Backend, on_both_backends};
 
+/// The lease of a 30-second request timeout.
+const LEASE: std::time::Duration = std::time::Duration::from_secs(35);
+
 on_both_backends!(
     a_key_starts_once_then_replays_its_answer,
     a_key_reused_for_another_request_is_a_mismatch,
     a_released_or_expired_key_starts_again,
     of_twenty_concurrent_claims_exactly_one_starts,
+    a_claim_whose_owner_is_gone_is_taken_over_after_its_lease_by_one_retry,
 );
+
+async fn a_claim_whose_owner_is_gone_is_taken_over_after_its_lease_by_one_retry(backend: Backend) {
+    let (db, _dir) = db(backend).await;
+    let db = Arc::new(db);
+    let print = idempotency::fingerprint("POST", "/api/v1/orders", b"{}");
+    let now = now_millis();
+    // The owner claimed, then died before committing anything.
+    assert_eq!(
+        idempotency::claim(&db, "u", "k", &print, now, LEASE)
+            .await
+            .unwrap(),
+        Claim::Started
+    );
+    let lease_ms = i64::try_from(LEASE.as_millis()).unwrap();
+    // Within the lease it may still be working: in flight.
+    assert_eq!(
+        idempotency::claim(&db, "u", "k", &print, now + lease_ms - 1, LEASE)
+            .await
+            .unwrap(),
+        Claim::InFlight
+    );
+    // Past it, of many retries at once exactly one takes the key over.
+    let later = now + lease_ms + 1;
+    let retries: Vec<_> = (0..10)
+        .map(|_| {
+            let (db, print) = (db.clone(), print.clone());
+            tokio::spawn(async move {
+                idempotency::claim(&db, "u", "k", &print, later, LEASE)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut started = 0;
+    for retry in retries {
+        match retry.await.unwrap() {
+            Claim::Started => started += 1,
+            Claim::InFlight => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(started, 1);
+    // A done key is never taken over: it replays for its whole TTL.
+    let answer = StoredResponse {
+        status: 201,
+        body: "{}".into(),
+    };
+    let mut tx = db.begin_write().await.unwrap();
+    idempotency::complete(&mut tx, "u", "k", &answer)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        idempotency::claim(&db, "u", "k", &print, later + 10 * lease_ms, LEASE)
+            .await
+            .unwrap(),
+        Claim::Replay(answer)
+    );
+}
 
 async fn db(backend: Backend) -> (Db, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -33,13 +96,13 @@ async fn a_key_starts_once_then_replays_its_answer(backend: Backend) {
     let print = idempotency::fingerprint("POST", "/api/v1/orders", b"{\"cart_id\":1}");
     let now = now_millis();
     assert_eq!(
-        idempotency::claim(&db, "user-1", "k1", &print, now)
+        idempotency::claim(&db, "user-1", "k1", &print, now, LEASE)
             .await
             .unwrap(),
         Claim::Started
     );
     assert_eq!(
-        idempotency::claim(&db, "user-1", "k1", &print, now)
+        idempotency::claim(&db, "user-1", "k1", &print, now, LEASE)
             .await
             .unwrap(),
         Claim::InFlight
@@ -54,14 +117,14 @@ async fn a_key_starts_once_then_replays_its_answer(backend: Backend) {
         .unwrap();
     tx.commit().await.unwrap();
     assert_eq!(
-        idempotency::claim(&db, "user-1", "k1", &print, now)
+        idempotency::claim(&db, "user-1", "k1", &print, now, LEASE)
             .await
             .unwrap(),
         Claim::Replay(answer)
     );
     // Keys are per caller.
     assert_eq!(
-        idempotency::claim(&db, "user-2", "k1", &print, now)
+        idempotency::claim(&db, "user-2", "k1", &print, now, LEASE)
             .await
             .unwrap(),
         Claim::Started
@@ -73,10 +136,10 @@ async fn a_key_reused_for_another_request_is_a_mismatch(backend: Backend) {
     let now = now_millis();
     let first = idempotency::fingerprint("POST", "/api/v1/orders", b"{\"a\":1}");
     let second = idempotency::fingerprint("POST", "/api/v1/orders", b"{\"a\":2}");
-    idempotency::claim(&db, "u", "k", &first, now)
+    idempotency::claim(&db, "u", "k", &first, now, LEASE)
         .await
         .unwrap();
-    let claim = idempotency::claim(&db, "u", "k", &second, now)
+    let claim = idempotency::claim(&db, "u", "k", &second, now, LEASE)
         .await
         .unwrap();
     assert_eq!(claim, Claim::Mismatch);
@@ -88,12 +151,12 @@ async fn a_released_or_expired_key_starts_again(backend: Backend) {
     let (db, _dir) = db(backend).await;
     let print = idempotency::fingerprint("POST", "/x", b"");
     let now = now_millis();
-    idempotency::claim(&db, "u", "k", &print, now)
+    idempotency::claim(&db, "u", "k", &print, now, LEASE)
         .await
         .unwrap();
     idempotency::release(&db, "u", "k").await.unwrap();
     assert_eq!(
-        idempotency::claim(&db, "u", "k", &print, now)
+        idempotency::claim(&db, "u", "k", &print, now, LEASE)
             .await
             .unwrap(),
         Claim::Started
@@ -114,7 +177,7 @@ async fn a_released_or_expired_key_starts_again(backend: Backend) {
     tx.commit().await.unwrap();
     let later = now + TTL_MS + 1;
     assert_eq!(
-        idempotency::claim(&db, "u", "k", &print, later)
+        idempotency::claim(&db, "u", "k", &print, later, LEASE)
             .await
             .unwrap(),
         Claim::Started
@@ -134,7 +197,7 @@ async fn of_twenty_concurrent_claims_exactly_one_starts(backend: Backend) {
         .map(|_| {
             let (db, print) = (db.clone(), print.clone());
             tokio::spawn(async move {
-                idempotency::claim(&db, "u", "same", &print, now)
+                idempotency::claim(&db, "u", "same", &print, now, LEASE)
                     .await
                     .unwrap()
             })

@@ -11,6 +11,7 @@ pub mod etcd;
 pub mod events;
 pub mod fakes;
 pub mod nats;
+pub mod postgres;
 pub mod shop;
 pub mod smtp;
 pub mod stripe;

@@ -159,10 +159,7 @@ impl UsersError {
                 "An address book holds at most {} addresses; delete one first.",
                 crate::service::MAX_ADDRESSES
             )),
-            Self::Unexpected(e) => {
-                tracing::error!(error.message = %e, error.cause_chain = ?e, "request failed");
-                Problem::internal()
-            }
+            Self::Unexpected(e) => Problem::unexpected(e),
         }
     }
 }

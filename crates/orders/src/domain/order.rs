@@ -229,11 +229,16 @@ impl Lifecycle {
     /// A payment was created for the order.
     pub fn payment_created(&mut self, payment_id: Uuid) -> Result<(), InvalidTransition> {
         self.require(
-            &[Status::Pending, Status::AwaitingPayment],
+            &[Status::Pending, Status::AwaitingPayment, Status::Cancelled],
             "payment pending",
         )?;
         self.payment_id = Some(payment_id);
-        self.payment_status = PaymentStatus::Pending;
+        // Cancelled before the news arrived: payments voids it.
+        self.payment_status = if self.status == Status::Cancelled {
+            PaymentStatus::Failed
+        } else {
+            PaymentStatus::Pending
+        };
         Ok(())
     }
 
@@ -258,7 +263,10 @@ impl Lifecycle {
             "cancelled",
         )?;
         let refund = self.status == Status::Paid;
-        if reason == CancelReason::PaymentFailed {
+        // A payment still open when its order is cancelled is voided by
+        // payments (`order_cancelled`), whatever the reason: the order's
+        // payment status follows it.
+        if reason == CancelReason::PaymentFailed || self.payment_status == PaymentStatus::Pending {
             self.payment_status = PaymentStatus::Failed;
         }
         self.cancel_reason = Some(reason);
@@ -406,6 +414,32 @@ mod tests {
             .unwrap();
         assert_eq!(order.payment_status, PaymentStatus::Failed);
         assert_eq!(order.status, Status::Cancelled);
+    }
+
+    #[test]
+    fn a_cancelled_order_s_open_payment_is_failed_and_a_paid_one_stays_succeeded() {
+        for reason in [CancelReason::PaymentTimeout, CancelReason::CustomerRequest] {
+            let mut order = Lifecycle::placed(1);
+            order.stock_reserved(2).unwrap();
+            order.payment_created(Uuid::now_v7()).unwrap();
+            order.cancel(reason, 3, "no payment came").unwrap();
+            assert_eq!(order.payment_status, PaymentStatus::Failed, "{reason:?}");
+        }
+        let mut paid = Lifecycle::placed(1);
+        paid.stock_reserved(2).unwrap();
+        paid.payment_created(Uuid::now_v7()).unwrap();
+        paid.paid(Uuid::now_v7(), 3).unwrap();
+        assert!(paid.cancel(CancelReason::Admin, 4, "refund it").unwrap());
+        assert_eq!(
+            paid.payment_status,
+            PaymentStatus::Succeeded,
+            "until the refund"
+        );
+        let mut unpaid = Lifecycle::placed(1);
+        unpaid
+            .cancel(CancelReason::OutOfStock, 2, "none left")
+            .unwrap();
+        assert_eq!(unpaid.payment_status, PaymentStatus::None);
     }
 
     #[test]

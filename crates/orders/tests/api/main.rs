@@ -393,6 +393,20 @@ async fn an_unpaid_order_times_out(backend: Backend) {
     let order = id(&place(&app, token, &cart, None, None).await.body);
     let cancelled = wait_status(&app, &order, token, "cancelled").await;
     assert_eq!(cancelled["cancel_reason"], "payment_timeout");
+    // The voided payment and the order agree.
+    assert_eq!(cancelled["payment_status"], "failed");
+    let payment = payment_of(&app, &order, token).await;
+    let path = format!("/api/v1/payments/{}", payment["id"].as_str().unwrap());
+    let mut voided = app.get(&path, token).await.body;
+    for _ in 0..200 {
+        if voided["status"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        voided = app.get(&path, token).await.body;
+    }
+    assert_eq!(voided["status"], "failed");
+    assert_eq!(voided["failure_code"], "order_cancelled");
     assert_eq!(
         statuses(&cancelled),
         ["pending", "awaiting_payment", "cancelled"]

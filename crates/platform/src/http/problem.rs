@@ -173,6 +173,22 @@ impl Problem {
         .detail("The server could not complete the request; it has been logged.")
     }
 
+    /// The answer to a failure no rule expected, logged with its cause
+    /// (which the client never sees): a 503 with `Retry-After` when the
+    /// database cannot be reached (the gateway then tries elsewhere or the
+    /// client later), else an opaque 500.
+    pub fn unexpected(error: &anyhow::Error) -> Self {
+        if crate::db::is_unreachable(error) {
+            tracing::warn!(error.message = %error, "database unreachable");
+            let mut problem =
+                Self::unavailable("The database cannot be reached; try again shortly.");
+            problem.retry_after = Some(5);
+            return problem;
+        }
+        tracing::error!(error.message = %error, error.cause_chain = ?error, "request failed");
+        Self::internal()
+    }
+
     /// 503: a dependency is unavailable.
     pub fn unavailable(detail: impl Into<String>) -> Self {
         Self::new(
