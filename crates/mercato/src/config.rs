@@ -18,6 +18,7 @@ pub const DEFAULTS: &str = include_str!("../../../config/base.toml");
 /// Keys whose environment value is a comma-separated list.
 const LIST_KEYS: &[&str] = &[
     "http.cors_origins",
+    "http.trusted_proxies",
     "eventbus.redelivery_backoff_ms",
     "orders.payment_providers",
     "discovery.middlewares",

@@ -71,9 +71,13 @@ pub struct HttpConfig {
     pub cors_origins: Vec<String>,
     /// How long in-flight requests may take to finish after SIGTERM, in seconds.
     pub shutdown_grace_secs: u64,
-    /// Trust the left-most `X-Forwarded-For` entry as the client address
-    /// (only behind a gateway that sets it, such as Traefik).
+    /// Take the client address from `X-Forwarded-For` when the request
+    /// comes from one of `trusted_proxies` (behind a gateway that sets it,
+    /// such as Traefik).
     pub trust_forwarded_for: bool,
+    /// The networks of the proxies whose `X-Forwarded-For` is believed: the
+    /// client is the right-most address in it that is not one of them.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl HttpConfig {

@@ -34,15 +34,20 @@ use crate::config::HttpConfig;
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Settings the `observe` layer needs per request.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct ObserveSettings {
-    trust_forwarded_for: bool,
+    /// Whose `X-Forwarded-For` is believed; empty: nobody's.
+    trusted_proxies: std::sync::Arc<[ipnet::IpNet]>,
 }
 
 /// Wraps a service router in the standard stack.
 pub fn apply(router: Router, cfg: &HttpConfig) -> Router {
     let settings = ObserveSettings {
-        trust_forwarded_for: cfg.trust_forwarded_for,
+        trusted_proxies: if cfg.trust_forwarded_for {
+            cfg.trusted_proxies.clone().into()
+        } else {
+            std::sync::Arc::new([])
+        },
     };
     let mut router = router
         .layer(TimeoutLayer::with_status_code(
@@ -125,7 +130,7 @@ async fn observe(
         .and_then(|v| v.to_str().ok())
         .and_then(trace_id_from_traceparent)
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-    let client_ip = client_ip(&req, settings.trust_forwarded_for);
+    let client_ip = client_ip(&req, &settings.trusted_proxies);
     let method = req.method().clone();
     let route = req
         .extensions()
@@ -222,21 +227,45 @@ fn trace_id_from_traceparent(value: &str) -> Option<String> {
     valid.then(|| trace_id.to_ascii_lowercase())
 }
 
-fn client_ip(req: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
-    if trust_forwarded_for {
-        let forwarded = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse::<IpAddr>().ok());
-        if forwarded.is_some() {
-            return forwarded;
+fn client_ip(req: &Request, trusted_proxies: &[ipnet::IpNet]) -> Option<IpAddr> {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())?;
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    Some(client_behind(peer, forwarded, trusted_proxies))
+}
+
+/// The client address: the peer, unless it is a trusted proxy; then the
+/// right-most `X-Forwarded-For` entry that is not one (every proxy
+/// appends the address it was reached from, so entries left of the first
+/// untrusted one are whatever the client chose to send). A malformed entry
+/// ends the walk at the address that sent it.
+fn client_behind<'a>(
+    peer: IpAddr,
+    forwarded: impl Iterator<Item = &'a str>,
+    trusted: &[ipnet::IpNet],
+) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let entries: Vec<&str> = forwarded.flat_map(|v| v.split(',')).collect();
+    let mut client = peer;
+    for entry in entries.iter().rev() {
+        let Ok(ip) = entry.trim().parse::<IpAddr>() else {
+            break;
+        };
+        client = ip;
+        if !is_trusted(&client) {
+            break;
         }
     }
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip())
+    client
 }
 
 #[cfg(test)]
@@ -247,6 +276,35 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn the_client_is_the_right_most_address_no_trusted_proxy_added() {
+        let gateways: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let behind = |peer: &str, header: &[&str]| {
+            client_behind(ip(peer), header.iter().copied(), &gateways).to_string()
+        };
+        // Straight from a client: its own address, whatever it claims.
+        assert_eq!(behind("203.0.113.9", &["198.51.100.1"]), "203.0.113.9");
+        // Through the gateway: the address the gateway saw.
+        assert_eq!(behind("10.0.0.2", &["203.0.113.9"]), "203.0.113.9");
+        // A forged entry on the left is not believed.
+        assert_eq!(behind("10.0.0.2", &["6.6.6.6, 203.0.113.9"]), "203.0.113.9");
+        // Two gateways in a row, and the header split over two lines.
+        assert_eq!(
+            behind("10.0.0.2", &["203.0.113.9, 10.0.0.7", "10.0.0.8"]),
+            "203.0.113.9"
+        );
+        // Nothing but gateways, or garbage: the last gateway's view.
+        assert_eq!(behind("10.0.0.2", &["10.0.0.3"]), "10.0.0.3");
+        assert_eq!(behind("10.0.0.2", &["not-an-ip"]), "10.0.0.2");
+        assert_eq!(behind("10.0.0.2", &[]), "10.0.0.2");
+        // Trusting no one: the peer.
+        assert_eq!(
+            client_behind(ip("10.0.0.2"), ["203.0.113.9"].into_iter(), &[]).to_string(),
+            "10.0.0.2"
+        );
+    }
+
     fn app() -> Router {
         let cfg = HttpConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -255,6 +313,7 @@ mod tests {
             cors_origins: vec!["https://shop.example.com".into()],
             shutdown_grace_secs: 1,
             trust_forwarded_for: true,
+            trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
         };
         let router = Router::new()
             .route(
@@ -339,14 +398,28 @@ mod tests {
 
     #[tokio::test]
     async fn a_trusted_forwarded_for_names_the_client() {
-        let request = Request::builder()
-            .uri("/ok")
-            .header("x-forwarded-for", "203.0.113.7, 10.0.0.1")
-            .body(Body::empty())
-            .unwrap();
-        let response = app().oneshot(request).await.unwrap();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        assert_eq!(std::str::from_utf8(&bytes).unwrap(), "Some(203.0.113.7)");
+        let seen = |peer: [u8; 4], forwarded: &'static str| async move {
+            let request = Request::builder()
+                .uri("/ok")
+                .header("x-forwarded-for", forwarded)
+                .extension(ConnectInfo(SocketAddr::from((peer, 5000))))
+                .body(Body::empty())
+                .unwrap();
+            let response = app().oneshot(request).await.unwrap();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            String::from_utf8(bytes.to_vec()).unwrap()
+        };
+        // From the gateway (127.0.0.0/8 here): the address it appended.
+        assert_eq!(
+            seen([127, 0, 0, 1], "203.0.113.7").await,
+            "Some(203.0.113.7)"
+        );
+        assert_eq!(
+            seen([127, 0, 0, 1], "6.6.6.6, 203.0.113.7").await,
+            "Some(203.0.113.7)"
+        );
+        // From anyone else: the peer itself, whatever it claims.
+        assert_eq!(seen([10, 0, 0, 9], "203.0.113.7").await, "Some(10.0.0.9)");
     }
 
     #[test]
