@@ -76,6 +76,58 @@ impl Config {
         self.orders.validate()?;
         self.payments.validate()?;
         self.notifications.validate()?;
+        self.refuse_placeholder_secrets()
+    }
+
+    /// `deploy/compose/env.example` ships `change-me-*` values; a stack
+    /// started with one of them has a password anyone can read on GitHub.
+    fn refuse_placeholder_secrets(&self) -> anyhow::Result<()> {
+        use secrecy::ExposeSecret as _;
+        let secrets = [
+            ("database.url", &self.database.url),
+            ("users.database_url", &self.users.database_url),
+            ("users.admin_password", &self.users.admin_password),
+            ("catalog.database_url", &self.catalog.database_url),
+            ("cart.database_url", &self.cart.database_url),
+            ("orders.database_url", &self.orders.database_url),
+            ("payments.database_url", &self.payments.database_url),
+            (
+                "payments.stripe_secret_key",
+                &self.payments.stripe_secret_key,
+            ),
+            (
+                "payments.stripe_webhook_secret",
+                &self.payments.stripe_webhook_secret,
+            ),
+            (
+                "payments.paypal_client_secret",
+                &self.payments.paypal_client_secret,
+            ),
+            (
+                "notifications.database_url",
+                &self.notifications.database_url,
+            ),
+            (
+                "notifications.smtp_password",
+                &self.notifications.smtp_password,
+            ),
+            (
+                "notifications.sendgrid_api_key",
+                &self.notifications.sendgrid_api_key,
+            ),
+            (
+                "notifications.twilio_auth_token",
+                &self.notifications.twilio_auth_token,
+            ),
+        ];
+        for (key, value) in secrets {
+            anyhow::ensure!(
+                !value
+                    .as_ref()
+                    .is_some_and(|v| v.expose_secret().to_ascii_lowercase().contains("change-me")),
+                "{key} holds a placeholder secret (change-me...): choose a real one"
+            );
+        }
         Ok(())
     }
 }

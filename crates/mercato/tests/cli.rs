@@ -318,6 +318,45 @@ fn bad_settings_are_named_at_start() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(named), "{key}={value}: {stderr}");
     }
+    // The placeholders of deploy/compose/env.example are refused.
+    for (key, value, named) in [
+        (
+            "MERCATO__CART__DATABASE_URL",
+            "postgres://cart:change-me-cart@postgres:5432/cart",
+            "cart.database_url holds a placeholder secret",
+        ),
+        (
+            "MERCATO__DATABASE__URL",
+            "postgres://mercato:Change-Me@db:5432/mercato",
+            "database.url holds a placeholder secret",
+        ),
+    ] {
+        let out = mercato(Backend::Sqlite, data.path(), "")
+            .env(key, value)
+            .arg("migrate")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{key}={value} was accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(named), "{key}: {stderr}");
+        assert!(
+            !stderr.contains(value),
+            "the secret itself is not printed: {stderr}"
+        );
+    }
+    let out = mercato(Backend::Sqlite, data.path(), "")
+        .env("MERCATO__USERS__ADMIN_EMAIL", "root@example.com")
+        .env(
+            "MERCATO__USERS__ADMIN_PASSWORD",
+            "change-me-admin-passphrase",
+        )
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("users.admin_password holds a placeholder secret")
+    );
     let out = mercato(Backend::Sqlite, data.path(), "")
         .args(["serve", "--target", "warehouse"])
         .output()

@@ -1,7 +1,7 @@
 //! The Compose deployment on this machine's Docker engine: the same
-//! `deploy/compose/compose.yaml` with only the third-party `image:`s
-//! overridden by locally built ones (no registry is reachable), driven
-//! through Traefik only. Needs the images of `scripts/build-images`
+//! `deploy/compose/compose.yaml` with `compose.local.yaml`, which swaps
+//! only the third-party `image:`s for the locally built ones (no registry
+//! is reachable), driven through Traefik only. Needs the images of `scripts/build-images`
 //! (`scripts/test` builds them when an engine is there). Without an engine
 //! the test says so in one line and passes, except under `CI=true`, where
 //! a missing engine is a failure.
@@ -57,7 +57,9 @@ impl Project {
             .arg("-f")
             .arg(&compose)
             .arg("-f")
-            .arg(self.dir.path().join("local-images.yaml"))
+            .arg(repo().join("deploy/compose/compose.local.yaml"))
+            .arg("-f")
+            .arg(self.dir.path().join("test-ports.yaml"))
             .args(args)
             .output()
             .expect("docker-compose runs");
@@ -90,22 +92,25 @@ impl Drop for Project {
             .arg("-f")
             .arg(&compose)
             .arg("-f")
-            .arg(self.dir.path().join("local-images.yaml"))
+            .arg(repo().join("deploy/compose/compose.local.yaml"))
+            .arg("-f")
+            .arg(self.dir.path().join("test-ports.yaml"))
             .args(["down", "-v", "--remove-orphans"])
             .output();
     }
 }
 
-fn local_image(prefix: &str) -> String {
-    let out = Command::new("docker")
-        .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find(|l| l.starts_with(prefix))
-        .unwrap_or_else(|| panic!("no image {prefix}*: run scripts/build-images"))
-        .to_owned()
+/// Fails clearly when scripts/build-images has not built the images that
+/// compose.local.yaml names.
+fn require_local_images() {
+    for image in ["postgres", "nats", "etcd", "traefik"] {
+        let name = format!("mercato-local/{image}:local");
+        let found = Command::new("docker")
+            .args(["image", "inspect", &name])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(found, "no image {name}: run scripts/build-images");
+    }
 }
 
 /// The containers' addresses of the catalog instances registered in etcd.
@@ -145,16 +150,12 @@ async fn the_compose_stack_serves_scales_survives_and_persists() {
         ),
     )
     .unwrap();
-    // Only the third-party images change; everything else is the file users run.
+    require_local_images();
+    // The documented override for machines without a registry, and etcd
+    // published for the test to read the registrations.
     std::fs::write(
-        dir.path().join("local-images.yaml"),
-        format!(
-            "services:\n  postgres:\n    image: {}\n  nats:\n    image: {}\n  etcd:\n    image: {}\n    ports: [\"127.0.0.1:{etcd_port}:2379\"]\n  traefik:\n    image: {}\n",
-            local_image("mercato-local/postgres:"),
-            local_image("mercato-local/nats:"),
-            local_image("mercato-local/etcd:"),
-            local_image("mercato-local/traefik:"),
-        ),
+        dir.path().join("test-ports.yaml"),
+        format!("services:\n  etcd:\n    ports: [\"127.0.0.1:{etcd_port}:2379\"]\n"),
     )
     .unwrap();
     let project = Project {
