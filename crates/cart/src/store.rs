@@ -181,31 +181,44 @@ pub async fn add_units(
     max_lines: i64,
     now: i64,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let row = sqlx::query(
-        "insert into cart_item (item_id, cart_id, variant_id, sku, product_name, variant_title, quantity, unit_price, created_at) \
-         select $1, $2, $3, $4, $5, $6, $7, $8, $9 \
-         where $7 <= $10 and ((select count(*) from cart_item where cart_id = $2) < $11 \
-             or exists (select 1 from cart_item where cart_id = $2 and variant_id = $3)) \
-         on conflict (cart_id, variant_id) do update set \
-             quantity = cart_item.quantity + excluded.quantity, unit_price = excluded.unit_price, \
-             sku = excluded.sku, product_name = excluded.product_name, variant_title = excluded.variant_title \
-         where cart_item.quantity + excluded.quantity <= $10 \
-         returning quantity",
+    let row = bind_line(
+        sqlx::query(
+            "insert into cart_item (item_id, cart_id, variant_id, sku, product_name, variant_title, quantity, unit_price, created_at) \
+             select $1, $2, $3, $4, $5, $6, $7, $8, $9 \
+             where $7 <= $10 and ((select count(*) from cart_item where cart_id = $2) < $11 \
+                 or exists (select 1 from cart_item where cart_id = $2 and variant_id = $3)) \
+             on conflict (cart_id, variant_id) do update set \
+                 quantity = cart_item.quantity + excluded.quantity, unit_price = excluded.unit_price, \
+                 sku = excluded.sku, product_name = excluded.product_name, variant_title = excluded.variant_title \
+             where cart_item.quantity + excluded.quantity <= $10 \
+             returning quantity",
+        ),
+        cart_id,
+        item,
+        now,
     )
-    .bind(item.id.to_string())
-    .bind(cart_id.to_string())
-    .bind(item.variant_id.to_string())
-    .bind(&item.sku)
-    .bind(&item.product_name)
-    .bind(&item.variant_title)
-    .bind(item.quantity)
-    .bind(item.unit_price)
-    .bind(now)
     .bind(max_quantity)
     .bind(max_lines)
     .fetch_optional(tx)
     .await?;
     row.map(|r| r.try_get("quantity")).transpose()
+}
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Binds a new line's columns as `$1`..`$9`, in the order both inserts
+/// name them.
+fn bind_line<'q>(query: Query<'q>, cart_id: Uuid, item: &Item, now: i64) -> Query<'q> {
+    query
+        .bind(item.id.to_string())
+        .bind(cart_id.to_string())
+        .bind(item.variant_id.to_string())
+        .bind(item.sku.clone())
+        .bind(item.product_name.clone())
+        .bind(item.variant_title.clone())
+        .bind(item.quantity)
+        .bind(item.unit_price)
+        .bind(now)
 }
 
 /// Units of the variant in the cart now (0 without a line).
@@ -229,19 +242,15 @@ pub async fn insert_item<'c>(
     item: &Item,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into cart_item (item_id, cart_id, variant_id, sku, product_name, variant_title, quantity, unit_price, created_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    bind_line(
+        sqlx::query(
+            "insert into cart_item (item_id, cart_id, variant_id, sku, product_name, variant_title, quantity, unit_price, created_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        ),
+        cart_id,
+        item,
+        now,
     )
-    .bind(item.id.to_string())
-    .bind(cart_id.to_string())
-    .bind(item.variant_id.to_string())
-    .bind(&item.sku)
-    .bind(&item.product_name)
-    .bind(&item.variant_title)
-    .bind(item.quantity)
-    .bind(item.unit_price)
-    .bind(now)
     .execute(ex)
     .await?;
     Ok(())

@@ -46,22 +46,19 @@ async fn parallel_adds_stop_exactly_at_the_line_and_stock_limits(backend: Backen
     let app = Arc::new(spawn(backend).await);
     let variants = product(&app, "limits", &[(100, 1000), (100, 7)]).await;
     let cart = guest_cart(&app).await;
+    let adds = |n: usize, variant: &String, quantity: i64| {
+        let (app, cart, variant) = (app.clone(), cart.clone(), variant.clone());
+        burst(n, move |_| {
+            let (app, cart, variant) = (app.clone(), cart.clone(), variant.clone());
+            async move { add(&app, &cart, None, &variant, quantity).await }
+        })
+    };
     // 30 adds of 5 units: 19 fit under 99 units a line (95), 11 are refused.
-    let plenty = variants[0].clone();
-    let replies = burst(30, |_| {
-        let (app, cart, variant) = (app.clone(), cart.clone(), plenty.clone());
-        async move { add(&app, &cart, None, &variant, 5).await }
-    })
-    .await;
+    let replies = adds(30, &variants[0], 5).await;
     assert_eq!(count(&replies, 200), 19);
     assert_eq!(count(&replies, 422), 11);
     // 20 adds of 1 unit of a variant with 7 in stock: 7 fit, 13 are 409.
-    let scarce = variants[1].clone();
-    let replies = burst(20, |_| {
-        let (app, cart, variant) = (app.clone(), cart.clone(), scarce.clone());
-        async move { add(&app, &cart, None, &variant, 1).await }
-    })
-    .await;
+    let replies = adds(20, &variants[1], 1).await;
     assert_eq!(count(&replies, 200), 7);
     assert_eq!(count(&replies, 409), 13);
     let body = cart_now(&app, &cart, None).await;
