@@ -589,7 +589,8 @@ async fn transitions_follow_the_state_machine(backend: Backend) {
     cancelled.expect(200);
     assert_eq!(cancelled.body["cancel_reason"], "admin");
     let after = wait_status(&app, &order, token, "cancelled").await;
-    assert_eq!(after["payment_status"], "pending");
+    // Its open payment is voided with it, and the order says so.
+    assert_eq!(after["payment_status"], "failed");
     app.post(&format!("/api/v1/orders/{order}/ship"), Some(&admin), &ship)
         .await
         .problem(409);
