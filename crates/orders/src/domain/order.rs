@@ -38,18 +38,19 @@ impl Status {
         }
     }
 
+    /// Every status, in the order an order can pass through them.
+    pub const ALL: [Self; 6] = [
+        Self::Pending,
+        Self::AwaitingPayment,
+        Self::Paid,
+        Self::Shipped,
+        Self::Delivered,
+        Self::Cancelled,
+    ];
+
     /// Parses the wire name.
     pub fn parse(value: &str) -> Option<Self> {
-        [
-            Self::Pending,
-            Self::AwaitingPayment,
-            Self::Paid,
-            Self::Shipped,
-            Self::Delivered,
-            Self::Cancelled,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == value)
+        Self::ALL.into_iter().find(|s| s.as_str() == value)
     }
 }
 

@@ -223,13 +223,10 @@ impl From<&Order> for OrderOut {
 fn status() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::Type::String)
-        .enum_values(Some([
-            "pending",
-            "awaiting_payment",
-            "paid",
-            "shipped",
-            "delivered",
-            "cancelled",
-        ]))
+        .enum_values(Some(
+            crate::domain::order::Status::ALL
+                .into_iter()
+                .map(crate::domain::order::Status::as_str),
+        ))
         .build()
 }
