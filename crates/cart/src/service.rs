@@ -199,7 +199,7 @@ impl CartService {
             unit_price: info.price,
         };
         let mut tx = self.db.begin_write().await?;
-        if store::lock(&mut tx, cart.id, now).await?.is_none() {
+        if !store::lock(&mut tx, cart.id, now).await? {
             return Err(CartError::NotFound("cart"));
         }
         let most = QUANTITY_MAX.min(info.available);
@@ -254,7 +254,7 @@ impl CartService {
         }
         item.quantity = quantity;
         let mut tx = self.db.begin_write().await?;
-        if store::lock(&mut tx, cart.id, now_millis()).await?.is_none()
+        if !store::lock(&mut tx, cart.id, now_millis()).await?
             || !store::update_item(&mut *tx, cart.id, &item).await?
         {
             // Removed (or the cart claimed) since it was read.
@@ -273,7 +273,7 @@ impl CartService {
     ) -> Result<CartView> {
         let cart = self.accessible(cart_id, caller).await?;
         let mut tx = self.db.begin_write().await?;
-        if store::lock(&mut tx, cart.id, now_millis()).await?.is_none()
+        if !store::lock(&mut tx, cart.id, now_millis()).await?
             || !store::delete_item(&mut *tx, cart.id, item_id).await?
         {
             return Err(CartError::NotFound("cart line"));
@@ -303,7 +303,7 @@ impl CartService {
         }
         let now = now_millis();
         let mut tx = self.db.begin_write().await?;
-        if store::lock(&mut tx, target.cart.id, now).await?.is_none() {
+        if !store::lock(&mut tx, target.cart.id, now).await? {
             return Err(CartError::NotFound("cart"));
         }
         // Taking the guest cart's lines and deleting it in this transaction

@@ -96,7 +96,7 @@ pub async fn insert<'c>(ex: impl Exec<'c>, c: &Cart) -> Result<(), sqlx::Error> 
 }
 
 /// Takes the cart for this transaction and marks it used now (idle carts
-/// expire); returns its currency, or None when there is no such cart.
+/// expire); false when there is no such cart.
 ///
 /// Every change to a cart's lines starts here. The row lock it takes on
 /// PostgreSQL queues concurrent writers of one cart behind each other, so
@@ -106,13 +106,13 @@ pub async fn lock(
     tx: &mut sqlx::AnyConnection,
     cart_id: Uuid,
     now: i64,
-) -> Result<Option<String>, sqlx::Error> {
-    let row = sqlx::query("update cart set updated_at = $2 where cart_id = $1 returning currency")
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("update cart set updated_at = $2 where cart_id = $1")
         .bind(cart_id.to_string())
         .bind(now)
-        .fetch_optional(tx)
+        .execute(tx)
         .await?;
-    row.map(|r| r.try_get("currency")).transpose()
+    Ok(done.rows_affected() == 1)
 }
 
 /// Deletes a guest cart and returns its lines (in the order added); None

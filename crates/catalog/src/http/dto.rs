@@ -14,6 +14,8 @@ use utoipa::{
 };
 use uuid::Uuid;
 
+use platform::http::schema::nullable;
+
 use crate::domain::{product, stock};
 use crate::store::{
     categories::Category,
@@ -424,29 +426,13 @@ fn string(max_length: usize) -> ObjectBuilder {
         .max_length(Some(max_length))
 }
 
-fn nullable(mut schema: Object) -> Object {
-    schema.schema_type = SchemaType::from_iter([schema_type_of(&schema), Type::Null]);
-    schema
-}
-
-fn schema_type_of(schema: &Object) -> Type {
-    match &schema.schema_type {
-        SchemaType::Type(t) => t.clone(),
-        _ => Type::Object,
-    }
-}
-
 fn nullable_status() -> Object {
-    let mut status = string(9)
-        .enum_values(Some(["draft", "published", "archived"]))
-        .description(Some("draft, published (the default) or archived."))
-        .build();
-    status.schema_type = SchemaType::from_iter([Type::String, Type::Null]);
-    status
-        .enum_values
-        .get_or_insert_with(Vec::new)
-        .push(serde_json::Value::Null);
-    status
+    nullable(
+        string(9)
+            .enum_values(Some(["draft", "published", "archived"]))
+            .description(Some("draft, published (the default) or archived."))
+            .build(),
+    )
 }
 
 fn images() -> Array {

@@ -131,15 +131,15 @@ impl RefundOut {
 
 /// The test provider's cards (null or no body: a PayPal capture).
 fn test_card() -> utoipa::openapi::Object {
-    use utoipa::openapi::{ObjectBuilder, Type, schema::SchemaType};
-    let mut cards = ObjectBuilder::new()
-        .enum_values(Some(
-            crate::domain::test_cards::CARDS
-                .iter()
-                .map(|(number, _)| serde_json::json!(number))
-                .chain([serde_json::Value::Null]),
-        ))
-        .build();
-    cards.schema_type = SchemaType::from_iter([Type::String, Type::Null]);
-    cards
+    use utoipa::openapi::{ObjectBuilder, Type};
+    platform::http::schema::nullable(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(
+                crate::domain::test_cards::CARDS
+                    .iter()
+                    .map(|(number, _)| *number),
+            ))
+            .build(),
+    )
 }

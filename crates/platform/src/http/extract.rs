@@ -65,35 +65,50 @@ where
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
-        let json = has_json_content_type(req.headers());
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                Problem::from_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
-            } else {
-                Problem::bad_request(format!("Could not read the body: {rejection}"))
-            }
-        })?;
-        // No body, or JSON null, means "nothing to say".
-        if bytes.trim_ascii().is_empty() || bytes.trim_ascii() == b"null" {
-            return Ok(None);
+        match optional_json_body(req, state).await? {
+            Some(bytes) => canonical(&bytes).map(Some),
+            None => Ok(None),
         }
-        if !json {
-            return Err(
-                Problem::from_status(axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE)
-                    .detail("Send the body as application/json."),
-            );
-        }
-        canonical(&bytes).map(Some)
     }
 }
 
 fn canonical<T: DeserializeOwned>(bytes: &[u8]) -> Result<CanonicalJson<T>, Problem> {
-    let value = parse_json(bytes)?;
-    // serde_json's maps are sorted, so a round trip canonicalises.
-    let canonical = serde_json::from_slice::<serde_json::Value>(bytes)
-        .and_then(|v| serde_json::to_vec(&v))
-        .map_err(|e| Problem::bad_request(format!("The body is not valid JSON: {e}")))?;
-    Ok(CanonicalJson { value, canonical })
+    let document = parse_document(bytes)?;
+    // serde_json's maps are sorted, so writing the parsed document out
+    // canonicalises it.
+    let canonical = serde_json::to_vec(&document)
+        .map_err(|e| Problem::unexpected(&anyhow::Error::new(e).context("writing a body out")))?;
+    Ok(CanonicalJson {
+        value: from_document(document)?,
+        canonical,
+    })
+}
+
+/// The body of a request whose body is optional: None when it is empty or
+/// JSON `null` ("nothing to say"); else its bytes, which must be JSON.
+async fn optional_json_body<S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<Option<Bytes>, Problem> {
+    let json = has_json_content_type(req.headers());
+    let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::from_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
+        } else {
+            Problem::bad_request(format!("Could not read the body: {rejection}"))
+        }
+    })?;
+    let trimmed = bytes.trim_ascii();
+    if trimmed.is_empty() || trimmed == b"null" {
+        return Ok(None);
+    }
+    if !json {
+        return Err(
+            Problem::from_status(axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE)
+                .detail("Send the body as application/json."),
+        );
+    }
+    Ok(Some(bytes))
 }
 
 async fn json_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Problem> {
@@ -128,25 +143,10 @@ where
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let json = has_json_content_type(req.headers());
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                Problem::from_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
-            } else {
-                Problem::bad_request(format!("Could not read the body: {rejection}"))
-            }
-        })?;
-        // No body, or JSON null, means "nothing to say".
-        if bytes.trim_ascii().is_empty() || bytes.trim_ascii() == b"null" {
-            return Ok(Self(None));
+        match optional_json_body(req, state).await? {
+            Some(bytes) => parse_json(&bytes).map(|v| Self(Some(v))),
+            None => Ok(Self(None)),
         }
-        if !json {
-            return Err(
-                Problem::from_status(axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE)
-                    .detail("Send the body as application/json."),
-            );
-        }
-        parse_json(&bytes).map(|v| Self(Some(v)))
     }
 }
 
@@ -173,8 +173,14 @@ fn has_json_content_type(headers: &axum::http::HeaderMap) -> bool {
 /// would all take defaults. A number with no fraction (`3.0`) is the
 /// integer it equals, as in JSON Schema, so an integer field takes it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
-    // Well-formed first: a syntax error is a 400 even where the typed parse
-    // would meet an unknown or mistyped field before reaching it.
+    from_document(parse_document(bytes)?)
+}
+
+/// The body as a checked JSON document: well-formed first (a syntax error
+/// is a 400 even where a typed parse would meet an unknown or mistyped
+/// field before reaching it), an object, no text holding U+0000 (which no
+/// PostgreSQL text column can store), integral numbers as integers.
+fn parse_document(bytes: &[u8]) -> Result<serde_json::Value, Problem> {
     let mut document: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| Problem::bad_request(format!("The body is not valid JSON: {e}")))?;
     if !document.is_object() {
@@ -183,13 +189,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
             "the body must be a JSON object",
         )]));
     }
-    if let Some(field) = text_with_nul(&document, "") {
+    if let Err(mut at) = normalise(&mut document) {
+        at.reverse();
         return Err(Problem::validation(vec![FieldError::new(
-            field,
+            at.join("."),
             "must not contain the NUL character (U+0000)",
         )]));
     }
-    integral_floats_as_integers(&mut document);
+    Ok(document)
+}
+
+/// The document as `T`, naming the field of a shape error (422).
+fn from_document<T: DeserializeOwned>(document: serde_json::Value) -> Result<T, Problem> {
     serde_path_to_error::deserialize(document).map_err(|err| {
         let path = err.path().to_string();
         Problem::validation(vec![describe_data_error(
@@ -199,37 +210,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     })
 }
 
-/// The path of the first string (or key) holding U+0000, which no text
-/// column of PostgreSQL can store: refused up front, for both backends.
-fn text_with_nul(value: &serde_json::Value, path: &str) -> Option<String> {
-    use serde_json::Value;
-    let join = |key: &str| {
-        if path.is_empty() {
-            key.to_owned()
-        } else {
-            format!("{path}.{key}")
-        }
-    };
-    match value {
-        Value::String(text) => text.contains('\0').then(|| path.to_owned()),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(i, item)| text_with_nul(item, &join(&i.to_string()))),
-        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
-            if key.contains('\0') {
-                Some(join(key))
-            } else {
-                text_with_nul(item, &join(key))
-            }
-        }),
-        _ => None,
-    }
-}
-
-/// Rewrites every number with no fraction that fits an i64 (`2.0`, `-0.0`)
-/// as that integer.
-fn integral_floats_as_integers(value: &mut serde_json::Value) {
+/// One walk over the document: every number with no fraction that fits an
+/// i64 (`2.0`, `-0.0`) becomes that integer, and the first string or key
+/// holding U+0000 stops the walk with its path (innermost segment first;
+/// nothing is allocated unless one is found).
+fn normalise(value: &mut serde_json::Value) -> Result<(), Vec<String>> {
     use serde_json::Value;
     match value {
         Value::Number(n) if n.is_f64() => {
@@ -245,10 +230,25 @@ fn integral_floats_as_integers(value: &mut serde_json::Value) {
                 let whole = f as i64;
                 *value = Value::from(whole);
             }
+            Ok(())
         }
-        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
-        Value::Object(fields) => fields.values_mut().for_each(integral_floats_as_integers),
-        _ => {}
+        Value::String(text) if text.contains('\0') => Err(Vec::new()),
+        Value::Array(items) => items.iter_mut().enumerate().try_for_each(|(i, item)| {
+            normalise(item).map_err(|mut at| {
+                at.push(i.to_string());
+                at
+            })
+        }),
+        Value::Object(fields) => fields.iter_mut().try_for_each(|(key, item)| {
+            if key.contains('\0') {
+                return Err(vec![key.clone()]);
+            }
+            normalise(item).map_err(|mut at| {
+                at.push(key.clone());
+                at
+            })
+        }),
+        _ => Ok(()),
     }
 }
 

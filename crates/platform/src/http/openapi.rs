@@ -54,32 +54,23 @@ pub fn complete(api: &utoipa::openapi::OpenApi) -> serde_json::Value {
             }
         }
     }
-    if let Some(paths) = doc.get_mut("paths") {
-        for operation in paths
-            .as_object_mut()
-            .into_iter()
-            .flat_map(|items| items.values_mut())
-            .filter_map(|item| item.as_object_mut())
-            .flat_map(|item| item.values_mut())
-        {
-            if let Some(parameters) = operation.get_mut("parameters") {
-                without_nul(parameters);
-            }
-            if let Some(body) = operation.get_mut("requestBody") {
-                without_nul(body);
-            }
-        }
-    }
-    if let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) {
-        for item in paths.values_mut() {
-            let Some(item) = item.as_object_mut() else {
+    let items = doc
+        .get_mut("paths")
+        .and_then(|p| p.as_object_mut())
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(|item| item.as_object_mut());
+    for item in items {
+        for (method, operation) in item.iter_mut() {
+            if !HTTP_METHODS.contains(&method.as_str()) {
                 continue;
-            };
-            for (method, operation) in item.iter_mut() {
-                if HTTP_METHODS.contains(&method.as_str()) {
-                    complete_operation(operation);
+            }
+            for part in ["parameters", "requestBody"] {
+                if let Some(part) = operation.get_mut(part) {
+                    without_nul(part);
                 }
             }
+            complete_operation(operation);
         }
     }
     doc

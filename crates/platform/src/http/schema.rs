@@ -127,9 +127,16 @@ pub fn optional_currency() -> Object {
     nullable(currency())
 }
 
-/// The same schema, also allowing null.
+/// The same schema, also allowing null (an enum's values included).
 pub fn nullable(mut schema: Object) -> Object {
-    schema.schema_type = SchemaType::from_iter([Type::String, Type::Null]);
+    let own = match &schema.schema_type {
+        SchemaType::Type(own) => own.clone(),
+        _ => Type::Object,
+    };
+    schema.schema_type = SchemaType::from_iter([own, Type::Null]);
+    if let Some(values) = &mut schema.enum_values {
+        values.push(serde_json::Value::Null);
+    }
     schema
 }
 
