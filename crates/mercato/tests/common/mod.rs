@@ -2,6 +2,8 @@
 //! (each test binary uses a part of them).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod compose;
+
 use std::{
     process::Command,
     time::{Duration, Instant},
@@ -58,9 +60,12 @@ pub async fn wait_routes(gateway: &str, timeout: Duration) {
         "/api/v1/notifications",
     ] {
         loop {
+            // The service's own answer: JSON, and not the edge's 503 for a
+            // service with no instance yet.
             let ours = reqwest::get(format!("{gateway}{path}"))
                 .await
                 .ok()
+                .filter(|r| r.status() != 503)
                 .and_then(|r| {
                     r.headers()
                         .get("content-type")

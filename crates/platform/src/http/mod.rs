@@ -1,5 +1,6 @@
 //! The HTTP stack shared by every service.
 
+pub mod edge;
 pub mod extract;
 pub mod layers;
 pub mod openapi;
