@@ -120,6 +120,22 @@ async fn three_catalogs_behind_traefik_and_one_crashes(backend: Backend) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
+    // Traefik follows etcd a moment later: wait for the catalog's route.
+    let started = Instant::now();
+    while http
+        .get(format!("{gw}/api/v1/products"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        != 200
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no route to catalog"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let created = http
         .post(format!("{gw}/api/v1/products"))
         .bearer_auth(&admin)
