@@ -483,6 +483,7 @@ impl Registry {
                 url: url.clone(),
                 rule: platform::discovery::path_rule(target.route_prefixes()),
                 middlewares: self.cfg.middlewares.clone(),
+                servers_transport: self.cfg.servers_transport.clone(),
             })
             .collect())
     }

@@ -215,6 +215,10 @@ pub struct DiscoveryConfig {
     /// Traefik middlewares every router applies (defined in Traefik's own
     /// configuration), e.g. `["mercato-retry@file"]`.
     pub middlewares: Vec<String>,
+    /// The Traefik servers transport of this instance's services, e.g.
+    /// `mercato-provider-calls@file` for one whose requests wait on a
+    /// payment provider; unset: the gateway's default (its timeouts).
+    pub servers_transport: Option<String>,
 }
 
 impl DiscoveryConfig {

@@ -222,6 +222,8 @@ pub struct Registration {
     /// Traefik middlewares the router applies (defined in Traefik's own
     /// configuration), e.g. `mercato-retry@file`.
     pub middlewares: Vec<String>,
+    /// The Traefik servers transport of the service, if not the default.
+    pub servers_transport: Option<String>,
 }
 
 /// Whether the instance is registered right now, for `/health/ready`.
@@ -251,6 +253,13 @@ async fn register(etcd: &Etcd, regs: &[Registration], ttl_secs: u64) -> Result<i
                 .await?;
         }
         put_health_check(etcd, &reg.service, "/health/ready").await?;
+        if let Some(transport) = &reg.servers_transport {
+            let key = format!(
+                "{ROOT}/services/{}/loadBalancer/serversTransport",
+                reg.service
+            );
+            etcd.put(&key, transport, None).await?;
+        }
         etcd.put(
             &server_key(&reg.service, &reg.instance),
             &reg.url,
