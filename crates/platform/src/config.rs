@@ -63,7 +63,8 @@ pub fn load<T: DeserializeOwned>(
 pub struct HttpConfig {
     /// Address to listen on, e.g. `127.0.0.1:8080`.
     pub listen: SocketAddr,
-    /// Upper bound for one request, in seconds; past it the client gets 408.
+    /// Upper bound for one request, in seconds; past it the client gets 503
+    /// with `Retry-After`.
     pub request_timeout_secs: u64,
     /// Largest accepted request body, in bytes; larger gets 413.
     pub body_limit_bytes: usize,

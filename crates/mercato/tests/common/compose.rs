@@ -75,8 +75,12 @@ impl Project {
 
     /// `docker ARGS` (kill, start...) on one container.
     pub fn docker(&self, args: &[&str]) {
-        let status = Command::new("docker").args(args).status().unwrap();
-        assert!(status.success(), "docker {args:?}");
+        let output = Command::new("docker").args(args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "docker {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 }
 

@@ -60,18 +60,19 @@ pub async fn wait_routes(gateway: &str, timeout: Duration) {
         "/api/v1/notifications",
     ] {
         loop {
-            // The service's own answer: JSON, and not the edge's 503 for a
-            // service with no instance yet.
-            let ours = reqwest::get(format!("{gateway}{path}"))
-                .await
-                .ok()
-                .filter(|r| r.status() != 503)
-                .and_then(|r| {
-                    r.headers()
+            // The service's own answer: JSON, and neither the edge's 503 (no
+            // instance yet) nor its 404 (Traefik has no route yet).
+            let ours = match reqwest::get(format!("{gateway}{path}")).await {
+                Ok(r) if r.status() != 503 => {
+                    let json = r
+                        .headers()
                         .get("content-type")
-                        .map(|v| v.to_str().unwrap_or("").contains("json"))
-                })
-                .unwrap_or(false);
+                        .is_some_and(|v| v.to_str().unwrap_or("").contains("json"));
+                    let body: serde_json::Value = r.json().await.unwrap_or_default();
+                    json && body["code"] != "GEN-0404"
+                }
+                _ => false,
+            };
             if ours {
                 break;
             }

@@ -50,8 +50,10 @@ pub fn apply(router: Router, cfg: &HttpConfig) -> Router {
         },
     };
     let mut router = router
+        // The server's own deadline: a 503 to try again, not a 408, which
+        // says the client was too slow to send its request.
         .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
+            StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(cfg.request_timeout_secs),
         ))
         .layer(CatchPanicLayer::custom(|_| {
@@ -352,11 +354,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_request_past_the_timeout_is_a_408_problem() {
+    async fn a_request_past_the_timeout_is_a_503_problem_with_retry_after() {
         let (response, body) = send(get_request("/slow")).await;
-        assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
-        assert_eq!(body["status"], 408);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+        assert_eq!(body["status"], 503);
+        assert_eq!(body["code"], "GEN-0503");
         assert_eq!(
             body["request_id"],
             response.headers()[&X_REQUEST_ID].to_str().unwrap()

@@ -212,6 +212,15 @@ impl Problem {
             StatusCode::REQUEST_TIMEOUT => {
                 ("timeout", "The request took too long and was abandoned.")
             }
+            // Bare only from the request deadline (every other 503 is built
+            // with its own detail).
+            StatusCode::SERVICE_UNAVAILABLE => {
+                let mut problem = Self::unavailable(
+                    "The request could not be completed in time; try again shortly.",
+                );
+                problem.retry_after = Some(2);
+                return problem;
+            }
             StatusCode::PAYLOAD_TOO_LARGE => {
                 ("payload-too-large", "The request body is too large.")
             }
