@@ -26,6 +26,7 @@ use std::{
 };
 
 use common::compose::Stack;
+use futures::StreamExt as _;
 use serde_json::{Value, json};
 use testkit::{Backend, Target, shop::product};
 
@@ -36,7 +37,7 @@ const SHOPPERS: usize = 4;
 #[derive(Debug, Clone)]
 struct Seen {
     phase: String,
-    method: &'static str,
+    what: &'static str,
     status: u16,
     waited: Duration,
 }
@@ -57,7 +58,7 @@ impl Log {
 /// retry (at most for a minute); every attempt is logged.
 async fn until_answered(
     log: &Log,
-    method: &'static str,
+    what: &'static str,
     build: impl Fn() -> reqwest::RequestBuilder,
 ) -> (u16, Value) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -82,7 +83,7 @@ async fn until_answered(
         };
         log.seen.lock().unwrap().push(Seen {
             phase: log.phase(),
-            method,
+            what,
             status,
             waited,
         });
@@ -91,7 +92,7 @@ async fn until_answered(
         }
         assert!(
             Instant::now() < deadline,
-            "{method} never answered: last {status}"
+            "{what} never answered: last {status}"
         );
         let pause = retry_after.map_or(Duration::from_millis(500), |s| {
             Duration::from_secs(s.min(5))
@@ -111,13 +112,13 @@ async fn shopper(
 ) -> (String, Vec<(String, Value, String)>) {
     let http = reqwest::Client::new();
     let email = format!("shopper{n}-{}@example.com", uuid::Uuid::new_v4().simple());
-    let (status, _) = until_answered(&log, "POST", || {
+    let (status, _) = until_answered(&log, "register", || {
         http.post(format!("{gateway}/api/v1/auth/register"))
             .json(&json!({"email": email, "password": testkit::GOOD_PASSWORD, "name": "Shopper"}))
     })
     .await;
     assert_eq!(status, 201, "register");
-    let (status, tokens) = until_answered(&log, "POST", || {
+    let (status, tokens) = until_answered(&log, "login", || {
         http.post(format!("{gateway}/api/v1/auth/login"))
             .json(&json!({"email": email, "password": testkit::GOOD_PASSWORD}))
     })
@@ -128,7 +129,7 @@ async fn shopper(
     let mut placed = Vec::new();
     while running.load(Ordering::Relaxed) {
         if token_at.elapsed() > Duration::from_secs(600) {
-            let (_, tokens) = until_answered(&log, "POST", || {
+            let (_, tokens) = until_answered(&log, "login", || {
                 http.post(format!("{gateway}/api/v1/auth/login"))
                     .json(&json!({"email": email, "password": testkit::GOOD_PASSWORD}))
             })
@@ -136,20 +137,20 @@ async fn shopper(
             token = tokens["access_token"].as_str().unwrap().to_owned();
             token_at = Instant::now();
         }
-        let (status, _) = until_answered(&log, "GET", || {
+        let (status, _) = until_answered(&log, "read variant", || {
             http.get(format!("{gateway}/api/v1/variants/{variant}"))
         })
         .await;
         assert_eq!(status, 200, "variant read");
-        let (status, cart) = until_answered(&log, "GET", || {
+        let (status, cart) = until_answered(&log, "read cart", || {
             http.get(format!("{gateway}/api/v1/carts/mine"))
                 .bearer_auth(&token)
         })
         .await;
         assert_eq!(status, 200, "my cart");
         let cart = cart["id"].as_str().unwrap().to_owned();
-        // Setting the quantity is idempotent, so a retried write adds nothing.
-        let (status, _) = until_answered(&log, "POST", || {
+        // A retried add may add a unit twice; the order takes what the cart holds.
+        let (status, _) = until_answered(&log, "add to cart", || {
             http.post(format!("{gateway}/api/v1/carts/{cart}/items"))
                 .bearer_auth(&token)
                 .json(&json!({"variant_id": variant, "quantity": 1}))
@@ -159,7 +160,7 @@ async fn shopper(
         let key = uuid::Uuid::new_v4().to_string();
         let body = json!({"cart_id": cart, "shipping_address": testkit::shop::address(),
                           "payment_provider": "test"});
-        let (status, order) = until_answered(&log, "POST", || {
+        let (status, order) = until_answered(&log, "place order", || {
             http.post(format!("{gateway}/api/v1/orders"))
                 .bearer_auth(&token)
                 .header("Idempotency-Key", &key)
@@ -267,20 +268,26 @@ async fn kills_and_outages_cost_no_checkout() {
             placed.len(),
             "orders nobody got a 201 for: {listed:?}"
         );
-        // No key is stuck: each replays its order.
-        for (key, body, id) in placed {
-            let replay = http
-                .post(format!("{}/api/v1/orders", stack.gateway))
-                .bearer_auth(token)
-                .header("Idempotency-Key", key)
-                .json(body)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(replay.status(), 201, "key {key} does not replay");
-            let replayed: Value = replay.json().await.unwrap();
-            assert_eq!(replayed["id"].as_str(), Some(id.as_str()));
-        }
+        // No key is stuck: each replays its order (sixteen at a time).
+        let replays = futures::stream::iter(placed.iter().map(|(key, body, id)| {
+            let http = http.clone();
+            let url = format!("{}/api/v1/orders", stack.gateway);
+            async move {
+                let replay = http
+                    .post(url)
+                    .bearer_auth(token)
+                    .header("Idempotency-Key", key)
+                    .json(body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(replay.status(), 201, "key {key} does not replay");
+                let replayed: Value = replay.json().await.unwrap();
+                assert_eq!(replayed["id"].as_str(), Some(id.as_str()));
+            }
+        }))
+        .buffer_unordered(16);
+        replays.collect::<Vec<()>>().await;
         orders_placed += placed.len();
     }
 
@@ -301,16 +308,22 @@ async fn kills_and_outages_cost_no_checkout() {
         eprintln!("  {phase:<18} {n:>6} requests, statuses {statuses:?}, slowest {slowest:?}");
     }
     assert!(orders_placed > 20, "the load kept going");
-    // A read that got no answer from one instance is the gateway's to send
-    // to another: none may reach a shopper while another instance lives.
-    let catalog_reads: Vec<&Seen> = seen
+    let mut failures: BTreeMap<(String, &str, u16), usize> = BTreeMap::new();
+    for s in seen.iter().filter(|s| s.status == 0 || s.status >= 500) {
+        *failures
+            .entry((s.phase.clone(), s.what, s.status))
+            .or_default() += 1;
+    }
+    eprintln!("  answers a shopper had to retry: {failures:?}");
+    // With a second catalog alive, nothing a shopper does may fail: reads
+    // are sent to it by the gateway, and cart's reads of the catalog by
+    // cart itself.
+    let with_a_live_catalog: Vec<&Seen> = seen
         .iter()
-        .filter(|s| {
-            s.phase == "catalog killed" && s.method == "GET" && [502, 504].contains(&s.status)
-        })
+        .filter(|s| s.phase == "catalog killed" && (s.status == 0 || s.status >= 500))
         .collect();
     assert!(
-        catalog_reads.is_empty(),
-        "reads failed with a live catalog: {catalog_reads:?}"
+        with_a_live_catalog.is_empty(),
+        "failed while another catalog lived: {with_a_live_catalog:?}"
     );
 }
