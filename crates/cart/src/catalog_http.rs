@@ -8,15 +8,13 @@ use contracts::clients::{
     catalog::{CatalogClient, VariantInfo},
 };
 use futures::future::BoxFuture;
-use platform::discovery::Retry;
+use platform::discovery::{Peer, Retry};
 use uuid::Uuid;
 
 /// Reads variants from the catalog's API, within a timeout, from another
 /// instance when one cannot be reached.
 pub struct HttpCatalog {
-    endpoints: std::sync::Arc<platform::discovery::Endpoints>,
-    client: reqwest::Client,
-    timeout: Duration,
+    peer: Peer,
 }
 
 impl HttpCatalog {
@@ -25,13 +23,8 @@ impl HttpCatalog {
         endpoints: std::sync::Arc<platform::discovery::Endpoints>,
         timeout: Duration,
     ) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(platform::discovery::PEER_CONNECT_TIMEOUT)
-            .build()?;
         Ok(Self {
-            endpoints,
-            client,
-            timeout,
+            peer: Peer::new(endpoints, timeout)?,
         })
     }
 }
@@ -48,12 +41,9 @@ impl CatalogClient for HttpCatalog {
         Box::pin(async move {
             let traceparent = platform::telemetry::outgoing_traceparent();
             let response = self
-                .endpoints
-                .send(self.timeout, Retry::Idempotent, |base, timeout| {
-                    let request = self
-                        .client
-                        .get(format!("{base}/api/v1/variants/{variant_id}"))
-                        .timeout(timeout);
+                .peer
+                .send(Retry::Idempotent, |http, base| {
+                    let request = http.get(format!("{base}/api/v1/variants/{variant_id}"));
                     match &traceparent {
                         Some(t) => request.header("traceparent", t),
                         None => request,

@@ -275,7 +275,7 @@ async fn three_catalogs_behind_traefik_and_one_crashes(backend: Backend) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
     running.store(false, Ordering::Relaxed);
     let reads = reads.await.unwrap();
     let writes = writes.await.unwrap();
@@ -286,19 +286,26 @@ async fn three_catalogs_behind_traefik_and_one_crashes(backend: Backend) {
         .collect();
     assert!(reads.len() > 50, "the reads kept going");
     assert!(failed.is_empty(), "reads that failed: {failed:?}");
-    // A killed process refuses connections: every write sent after the
-    // kill went to a live instance, with its body, and created exactly one
-    // product. The one in flight when the process died (sent, then reset)
-    // is not sent twice: its client gets a 502 problem and decides.
+    // A write the dead instance got before the gateway took it out (in
+    // flight, or on a pooled connection it had not yet seen closed: written,
+    // then reset) is not sent twice: its client gets a 502 problem and
+    // decides. Once the health check has run (each second, 2 s to answer),
+    // every write goes to a live instance, with its body, and creates
+    // exactly one product.
+    let taken_out = killed + Duration::from_secs(3);
     let (answered, lost): (Vec<_>, Vec<_>) = writes.iter().partition(|(_, s, _)| *s == 201);
-    assert!(writes.len() > 10, "the writes kept going");
     assert!(
-        lost.iter().all(|(_, s, sent)| *s == 502 && *sent < killed),
-        "writes that failed: {lost:?}"
+        writes
+            .iter()
+            .filter(|(_, _, sent)| *sent > taken_out)
+            .count()
+            > 10,
+        "the writes kept going"
     );
     assert!(
-        lost.len() <= 1,
-        "more than the one write in flight: {lost:?}"
+        lost.iter()
+            .all(|(_, s, sent)| *s == 502 && *sent < taken_out),
+        "writes that failed: {lost:?}"
     );
     for (slug, _, _) in &answered {
         let r = http
@@ -317,7 +324,7 @@ async fn three_catalogs_behind_traefik_and_one_crashes(backend: Backend) {
         .await
         .unwrap();
     eprintln!(
-        "{} reads and {} writes through the kill: no read failed, {} write in flight at the kill got a 502; {} products listed",
+        "{} reads and {} writes through the kill: no read failed, {} writes the dead instance got before it was taken out had a 502; {} products listed",
         reads.len(),
         writes.len(),
         lost.len(),

@@ -10,16 +10,14 @@ use contracts::clients::{
     cart::{CartCaller, CartClient, CartLine, CartSnapshot, OrderedUnits},
 };
 use futures::future::BoxFuture;
-use platform::discovery::Retry;
+use platform::discovery::{Peer, Retry};
 use serde::Deserialize;
 use uuid::Uuid;
 
 /// Reads carts from the cart service's API, within a timeout, from another
 /// instance when one cannot be reached.
 pub struct HttpCart {
-    endpoints: std::sync::Arc<platform::discovery::Endpoints>,
-    client: reqwest::Client,
-    timeout: Duration,
+    peer: Peer,
 }
 
 impl HttpCart {
@@ -28,13 +26,8 @@ impl HttpCart {
         endpoints: std::sync::Arc<platform::discovery::Endpoints>,
         timeout: Duration,
     ) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(platform::discovery::PEER_CONNECT_TIMEOUT)
-            .build()?;
         Ok(Self {
-            endpoints,
-            client,
-            timeout,
+            peer: Peer::new(endpoints, timeout)?,
         })
     }
 }
@@ -94,12 +87,9 @@ impl CartClient for HttpCart {
         Box::pin(async move {
             let traceparent = platform::telemetry::outgoing_traceparent();
             let response = self
-                .endpoints
-                .send(self.timeout, Retry::Idempotent, |base, timeout| {
-                    let request = self
-                        .client
-                        .get(format!("{base}/api/v1/carts/{cart_id}"))
-                        .timeout(timeout);
+                .peer
+                .send(Retry::Idempotent, |http, base| {
+                    let request = http.get(format!("{base}/api/v1/carts/{cart_id}"));
                     with_caller(request, caller, traceparent.as_deref())
                 })
                 .await
@@ -142,13 +132,11 @@ impl CartClient for HttpCart {
             let traceparent = platform::telemetry::outgoing_traceparent();
             let body = serde_json::json!({"order_id": order_id, "lines": units});
             let response = self
-                .endpoints
-                .send(self.timeout, Retry::IfNotSent, |base, timeout| {
-                    let request = self
-                        .client
+                .peer
+                .send(Retry::IfNotSent, |http, base| {
+                    let request = http
                         .post(format!("{base}/api/v1/carts/{cart_id}/checkout"))
-                        .json(&body)
-                        .timeout(timeout);
+                        .json(&body);
                     with_caller(request, caller, traceparent.as_deref())
                 })
                 .await

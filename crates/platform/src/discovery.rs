@@ -406,31 +406,30 @@ impl Endpoints {
         }
     }
 
-    /// One instance's base URL, or None if there is none anywhere. Ejected
-    /// instances are passed over while another is left (if every one is
-    /// ejected, they are tried anyway: better a chance than none).
+    /// One instance's base URL, or None if there is none anywhere.
     pub async fn pick(&self) -> Option<String> {
-        self.pick_other(&[]).await
+        self.choose(&self.current().await, &[])
     }
 
-    async fn pick_other(&self, tried: &[String]) -> Option<String> {
-        let urls = self.current().await;
+    /// One of `urls` not yet `tried` (the fallback when there are none).
+    /// Ejected instances are passed over while another is left; if every
+    /// one is ejected they are tried anyway: better a chance than none.
+    fn choose(&self, urls: &[String], tried: &[String]) -> Option<String> {
         if urls.is_empty() {
             return self.fallback.clone().filter(|f| !tried.contains(f));
         }
-        let now = Instant::now();
+        let untried = || urls.iter().filter(|u| !tried.contains(u));
         let healthy: Vec<&String> = {
+            let now = Instant::now();
             let mut ejected = self
                 .ejected
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             ejected.retain(|_, until| *until > now);
-            urls.iter()
-                .filter(|u| !ejected.contains_key(*u) && !tried.contains(u))
-                .collect()
+            untried().filter(|u| !ejected.contains_key(*u)).collect()
         };
-        let candidates: Vec<&String> = if healthy.is_empty() {
-            urls.iter().filter(|u| !tried.contains(u)).collect()
+        let candidates = if healthy.is_empty() {
+            untried().collect()
         } else {
             healthy
         };
@@ -442,57 +441,12 @@ impl Endpoints {
     }
 
     /// Leaves `url` out for a while.
-    pub fn eject(&self, url: &str) {
+    fn eject(&self, url: &str) {
         tracing::warn!(service = %self.service, instance = url, ejected_for_ms = EJECTION.as_millis() as u64, "peer instance unreachable; leaving it out");
         self.ejected
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(url.to_owned(), Instant::now() + EJECTION);
-    }
-
-    /// Sends `request(base_url, attempt_timeout)` to one instance, and to
-    /// another (at most three in all) when one fails in transport and
-    /// `retry` allows it; an instance that fails so is ejected. Attempts
-    /// share `budget`, so the caller's timeout holds however many are made.
-    pub async fn send<F>(
-        &self,
-        budget: Duration,
-        retry: Retry,
-        request: F,
-    ) -> Result<reqwest::Response, PeerError>
-    where
-        F: Fn(&str, Duration) -> reqwest::RequestBuilder,
-    {
-        // Each instance at most once, three at most.
-        let attempts = self.current().await.len().clamp(1, 3) as u32;
-        let per_attempt = match retry {
-            Retry::Idempotent => budget / attempts,
-            Retry::IfNotSent => budget,
-        };
-        let started = Instant::now();
-        let mut tried = Vec::new();
-        loop {
-            let Some(base) = self.pick_other(&tried).await else {
-                return Err(PeerError::NoInstance(self.service.clone()));
-            };
-            let left = budget.saturating_sub(started.elapsed());
-            match request(&base, per_attempt.min(left)).send().await {
-                Ok(response) => return Ok(response),
-                Err(e) => {
-                    if e.is_connect() || e.is_timeout() {
-                        self.eject(&base);
-                    }
-                    tried.push(base);
-                    let again = match retry {
-                        Retry::Idempotent => e.is_connect() || e.is_timeout(),
-                        Retry::IfNotSent => e.is_connect(),
-                    };
-                    if !again || tried.len() >= attempts as usize || started.elapsed() >= budget {
-                        return Err(PeerError::Transport(e));
-                    }
-                }
-            }
-        }
     }
 
     async fn current(&self) -> Vec<String> {
@@ -524,6 +478,72 @@ impl Endpoints {
             }
         }
         cache.0.clone()
+    }
+}
+
+/// Calls to one service's instances: where they are ([`Endpoints`]), one
+/// HTTP client that connects within [`PEER_CONNECT_TIMEOUT`], and the time
+/// a call may take, however many instances it tries.
+#[derive(Debug)]
+pub struct Peer {
+    endpoints: Arc<Endpoints>,
+    http: reqwest::Client,
+    budget: Duration,
+}
+
+impl Peer {
+    /// Calls to the instances `endpoints` finds, each within `budget`.
+    pub fn new(endpoints: Arc<Endpoints>, budget: Duration) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(PEER_CONNECT_TIMEOUT)
+            .build()?;
+        Ok(Self {
+            endpoints,
+            http,
+            budget,
+        })
+    }
+
+    /// Sends `request(client, base_url)` to one instance, and to another
+    /// (at most three in all) when one fails in transport and `retry`
+    /// allows it; an instance that fails so is ejected. Attempts share the
+    /// budget (a read gets an equal share per instance it may try).
+    pub async fn send<F>(&self, retry: Retry, request: F) -> Result<reqwest::Response, PeerError>
+    where
+        F: Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+    {
+        let urls = self.endpoints.current().await;
+        // Each instance at most once, three at most.
+        let attempts = urls.len().clamp(1, 3);
+        let per_attempt = match retry {
+            Retry::Idempotent => self.budget / attempts as u32,
+            Retry::IfNotSent => self.budget,
+        };
+        let started = Instant::now();
+        let mut tried = Vec::new();
+        loop {
+            let Some(base) = self.endpoints.choose(&urls, &tried) else {
+                return Err(PeerError::NoInstance(self.endpoints.service.clone()));
+            };
+            let left = self.budget.saturating_sub(started.elapsed());
+            let attempt = request(&self.http, &base).timeout(per_attempt.min(left));
+            match attempt.send().await {
+                Ok(response) => return Ok(response),
+                Err(e) => {
+                    if e.is_connect() || e.is_timeout() {
+                        self.endpoints.eject(&base);
+                    }
+                    tried.push(base);
+                    let again = match retry {
+                        Retry::Idempotent => e.is_connect() || e.is_timeout(),
+                        Retry::IfNotSent => e.is_connect(),
+                    };
+                    if !again || tried.len() >= attempts || started.elapsed() >= self.budget {
+                        return Err(PeerError::Transport(e));
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -65,38 +65,11 @@ pub fn router(state: EdgeState) -> Router {
         .with_state(Arc::new(state))
 }
 
-/// The problem for a status the gateway produced itself. A request that
-/// found no instance, or none that answered, may be sent again shortly.
+/// The problem for a status the gateway produced itself (a request that
+/// found no instance, or none that answered, may be sent again shortly).
 async fn problem(Path(status): Path<u16>) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
-    gateway_problem(status).into_response()
-}
-
-fn gateway_problem(status: StatusCode) -> Problem {
-    let (slug, detail) = match status {
-        StatusCode::BAD_GATEWAY => (
-            "bad-gateway",
-            "No instance of the service answered; try again shortly.",
-        ),
-        StatusCode::SERVICE_UNAVAILABLE => (
-            "unavailable",
-            "The service cannot answer right now; try again shortly.",
-        ),
-        StatusCode::GATEWAY_TIMEOUT => (
-            "gateway-timeout",
-            "The service did not answer in time; whether a write took effect is unknown, so repeat it with the same Idempotency-Key.",
-        ),
-        _ => return Problem::from_status(status),
-    };
-    let mut problem = Problem::new(
-        status,
-        slug,
-        &format!("GEN-{:04}", status.as_u16()),
-        status.canonical_reason().unwrap_or("Error"),
-    )
-    .detail(detail);
-    problem.retry_after = Some(2);
-    problem
+    Problem::from_status(status).into_response()
 }
 
 /// Every service's document, merged; a service with no live instance is
@@ -258,11 +231,11 @@ mod tests {
     #[test]
     fn gateway_problems_say_when_to_come_back() {
         for status in [502, 503, 504] {
-            let p = gateway_problem(StatusCode::from_u16(status).unwrap_or_default());
+            let p = Problem::from_status(StatusCode::from_u16(status).unwrap_or_default());
             assert_eq!(p.status, status);
             assert_eq!(p.retry_after, Some(2));
         }
-        let too_large = gateway_problem(StatusCode::PAYLOAD_TOO_LARGE);
+        let too_large = Problem::from_status(StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(too_large.status, 413);
         assert_eq!(too_large.retry_after, None);
     }

@@ -203,44 +203,60 @@ impl Problem {
     /// A problem for a bare status produced by the framework or a layer
     /// (no route, wrong method, timeout, body too large...).
     pub fn from_status(status: StatusCode) -> Self {
-        let (slug, detail) = match status {
-            StatusCode::NOT_FOUND => ("not-found", "No resource at this path."),
+        // Bare 502 and 504 come from the gateway only (its edge renders
+        // them), bare 503 from the request deadline or the gateway: each may
+        // be tried again shortly.
+        let (slug, detail, retry_after) = match status {
+            StatusCode::NOT_FOUND => ("not-found", "No resource at this path.", None),
             StatusCode::METHOD_NOT_ALLOWED => (
                 "method-not-allowed",
                 "This method is not allowed on this path.",
+                None,
             ),
-            StatusCode::REQUEST_TIMEOUT => {
-                ("timeout", "The request took too long and was abandoned.")
-            }
-            // Bare only from the request deadline (every other 503 is built
-            // with its own detail).
-            StatusCode::SERVICE_UNAVAILABLE => {
-                let mut problem = Self::unavailable(
-                    "The request could not be completed in time; try again shortly.",
-                );
-                problem.retry_after = Some(2);
-                return problem;
-            }
+            StatusCode::REQUEST_TIMEOUT => (
+                "timeout",
+                "The request took too long and was abandoned.",
+                None,
+            ),
             StatusCode::PAYLOAD_TOO_LARGE => {
-                ("payload-too-large", "The request body is too large.")
+                ("payload-too-large", "The request body is too large.", None)
             }
             StatusCode::UNSUPPORTED_MEDIA_TYPE => (
                 "unsupported-media-type",
                 "Send the body as application/json.",
+                None,
+            ),
+            StatusCode::BAD_GATEWAY => (
+                "bad-gateway",
+                "No instance of the service answered; try again shortly.",
+                Some(2),
+            ),
+            StatusCode::SERVICE_UNAVAILABLE => (
+                "unavailable",
+                "The service could not answer in time; try again shortly.",
+                Some(2),
+            ),
+            StatusCode::GATEWAY_TIMEOUT => (
+                "gateway-timeout",
+                "The service did not answer in time; whether a write took effect is unknown, so repeat it with the same Idempotency-Key.",
+                Some(2),
             ),
             s if s.is_server_error() => (
                 "internal",
                 "The server could not complete the request; it has been logged.",
+                None,
             ),
-            _ => ("http-error", "The request could not be served."),
+            _ => ("http-error", "The request could not be served.", None),
         };
-        Self::new(
+        let mut problem = Self::new(
             status,
             slug,
             &format!("GEN-{:04}", status.as_u16()),
             status.canonical_reason().unwrap_or("Error"),
         )
-        .detail(detail)
+        .detail(detail);
+        problem.retry_after = retry_after;
+        problem
     }
 
     /// The status as a `StatusCode`.
