@@ -189,14 +189,22 @@ pub fn servers_prefix(service: &str) -> String {
     format!("{ROOT}/services/{service}/loadBalancer/servers/")
 }
 
-/// The gateway's health check of a service's instances, at `path`.
+/// The gateway's health checks of a service's instances: actively at
+/// `path`, and passively: an instance that fails requests three times in
+/// ten seconds (no connection, no answer, a 5xx) gets none until the
+/// active check passes again, so that retries do not go back to it.
 async fn put_health_check(etcd: &Etcd, service: &str, path: &str) -> Result<(), EtcdError> {
-    let check = format!("{ROOT}/services/{service}/loadBalancer/healthCheck");
-    etcd.put(&format!("{check}/path"), path, None).await?;
-    etcd.put(&format!("{check}/interval"), HEALTH_INTERVAL, None)
-        .await?;
-    etcd.put(&format!("{check}/timeout"), HEALTH_TIMEOUT, None)
-        .await
+    let balancer = format!("{ROOT}/services/{service}/loadBalancer");
+    for (key, value) in [
+        ("healthCheck/path", path),
+        ("healthCheck/interval", HEALTH_INTERVAL),
+        ("healthCheck/timeout", HEALTH_TIMEOUT),
+        ("passiveHealthCheck/maxFailedAttempts", "3"),
+        ("passiveHealthCheck/failureWindow", "10s"),
+    ] {
+        etcd.put(&format!("{balancer}/{key}"), value, None).await?;
+    }
+    Ok(())
 }
 
 /// A Traefik rule matching every prefix.
