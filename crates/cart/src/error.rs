@@ -39,6 +39,10 @@ pub enum CartError {
     /// The catalog did not answer.
     #[error("catalog unavailable: {0}")]
     CatalogUnavailable(String),
+    /// A problem the shared plumbing decided (shared validation,
+    /// idempotency): answered as it is, whatever its status.
+    #[error("{}", .0.title)]
+    Problem(Box<Problem>),
     /// Anything else.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -52,7 +56,7 @@ impl From<sqlx::Error> for CartError {
 
 impl From<Problem> for CartError {
     fn from(problem: Problem) -> Self {
-        Self::Validation(problem.errors)
+        Self::Problem(Box::new(problem))
     }
 }
 
@@ -101,6 +105,7 @@ impl IntoResponse for CartError {
                 problem.retry_after = Some(5);
                 problem
             }
+            Self::Problem(problem) => *problem,
             Self::Unexpected(e) => Problem::unexpected(&e),
         };
         problem.into_response()

@@ -35,6 +35,10 @@ pub enum CatalogError {
     /// Not enough stock for an adjustment.
     #[error("insufficient stock: {0}")]
     InsufficientStock(String),
+    /// A problem the shared plumbing decided (shared validation,
+    /// idempotency): answered as it is, whatever its status.
+    #[error("{}", .0.title)]
+    Problem(Box<Problem>),
     /// Anything else: logged, answered as an opaque 500.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -48,7 +52,7 @@ impl From<sqlx::Error> for CatalogError {
 
 impl From<Problem> for CatalogError {
     fn from(problem: Problem) -> Self {
-        Self::Validation(problem.errors)
+        Self::Problem(Box::new(problem))
     }
 }
 
@@ -98,6 +102,7 @@ impl IntoResponse for CatalogError {
                 "Insufficient stock",
                 detail,
             ),
+            Self::Problem(problem) => *problem,
             Self::Unexpected(e) => Problem::unexpected(&e),
         };
         problem.into_response()

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod module;
 pub mod reads;
 pub mod seed;
 pub mod service;

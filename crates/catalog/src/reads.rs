@@ -4,7 +4,7 @@
 //! One generation number covers the whole catalog: every committed write
 //! (a product, a category, a stock level, a reservation) moves it on, here
 //! directly and in other replicas through the database's change notices
-//! (see [`crate::service::run_change_listener`]; on SQLite, a command-line
+//! (see [`crate::service::changes::run_change_listener`]; on SQLite, a command-line
 //! tool writing beside the server is noticed within 100 ms). An entry is only served
 //! while its generation is the current one, and only stored if no write
 //! committed while it was being read, so a response can never outlive the
@@ -118,7 +118,10 @@ impl ReadCache {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(
+        clippy::unwrap_used,
+        reason = "a failed step fails the test loudly, in helpers too"
+    )]
 
     use super::*;
 

@@ -7,7 +7,12 @@
 //! NATS needs `MERCATO_BENCH_NATS_URL`; PostgreSQL `MERCATO_TEST_DATABASE_URL`
 //! (scripts/bench-events sets both).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a failed step fails the test loudly, in helpers too"
+)]
 
 use std::{
     sync::{Arc, Mutex},

@@ -109,15 +109,13 @@ impl Outbox {
         if ids.is_empty() {
             return Ok(());
         }
-        let placeholders: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
+        let mut params = platform::db::Params::default();
+        let now = params.push(now_millis());
         let sql = format!(
-            "update outbox set published_at = $1 where event_id in ({})",
-            placeholders.join(", ")
+            "update outbox set published_at = {now} where event_id in ({})",
+            params.list(ids.iter().map(String::as_str))
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now_millis());
-        for id in ids {
-            query = query.bind(id.clone());
-        }
+        let query = params.bind(sqlx::query(sqlx::AssertSqlSafe(sql)));
         query.execute(self.db.pool()).await?;
         Ok(())
     }

@@ -1,8 +1,12 @@
 //! The event backbone against real databases (SQLite, PostgreSQL) and a
 //! real NATS JetStream server, and the in-process bus.
 
-// Tests fail loudly; helpers outside #[test] functions need this said.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a failed step fails the test loudly, in helpers too"
+)]
 
 use std::{sync::Arc, time::Duration};
 

@@ -161,7 +161,10 @@ pub fn load_average() -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(
+        clippy::unwrap_used,
+        reason = "a failed step fails the test loudly, in helpers too"
+    )]
 
     use super::*;
 

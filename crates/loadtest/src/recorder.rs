@@ -130,7 +130,10 @@ impl Summary {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(
+        clippy::unwrap_used,
+        reason = "a failed step fails the test loudly, in helpers too"
+    )]
 
     use super::*;
 

@@ -1,7 +1,12 @@
 //! The load generator drives a real shop through every scenario, in both
 //! models, and its records, report and chart say what happened.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a failed step fails the test loudly, in helpers too"
+)]
 
 use std::process::Command;
 

@@ -144,7 +144,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = mercato::open_database(
                 catalog::NAME,
                 cfg.catalog.database_url.as_ref(),
-                &cfg,
+                &cfg.database,
                 catalog::migrator,
             )
             .await?;
@@ -172,7 +172,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = mercato::open_database(
                 users::NAME,
                 cfg.users.database_url.as_ref(),
-                &cfg,
+                &cfg.database,
                 users::migrator,
             )
             .await?;
@@ -189,11 +189,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     anyhow::bail!("an account with email {email} exists already")
                 }
                 Err(users::error::UsersError::Validation(errors)) => {
-                    let reasons: Vec<String> = errors
-                        .iter()
-                        .map(|e| format!("{} {}", e.field, e.message))
-                        .collect();
-                    anyhow::bail!("{}", reasons.join("; "))
+                    anyhow::bail!("{}", reasons(&errors))
+                }
+                Err(users::error::UsersError::Problem(problem)) if !problem.errors.is_empty() => {
+                    anyhow::bail!("{}", reasons(&problem.errors))
                 }
                 Err(e) => Err(anyhow::anyhow!("{e}")),
             }
@@ -216,6 +215,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Field errors as `field message; field message`.
+fn reasons(errors: &[platform::FieldError]) -> String {
+    let reasons: Vec<String> = errors
+        .iter()
+        .map(|e| format!("{} {}", e.field, e.message))
+        .collect();
+    reasons.join("; ")
+}
+
 async fn serve(cfg: Config, targets: &[Target]) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(cfg.http.listen)
         .await
@@ -236,17 +244,7 @@ async fn serve(cfg: Config, targets: &[Target]) -> anyhow::Result<()> {
 }
 
 async fn migrate(cfg: &Config, target: Target) -> anyhow::Result<()> {
-    let (url, migrator): (_, mercato::MigratorFor) = match target {
-        Target::Users => (cfg.users.database_url.as_ref(), users::migrator),
-        Target::Catalog => (cfg.catalog.database_url.as_ref(), catalog::migrator),
-        Target::Cart => (cfg.cart.database_url.as_ref(), cart::migrator),
-        Target::Orders => (cfg.orders.database_url.as_ref(), orders::migrator),
-        Target::Payments => (cfg.payments.database_url.as_ref(), payments::migrator),
-        Target::Notifications => (
-            cfg.notifications.database_url.as_ref(),
-            notifications::migrator,
-        ),
-    };
+    let (url, migrator) = target.migrations(cfg);
     let db = platform::db::Db::connect(target.name(), url, &cfg.database).await?;
     let result = db.migrate(&migrator(db.backend())).await;
     db.close().await;

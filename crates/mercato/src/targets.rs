@@ -2,6 +2,10 @@
 
 use std::fmt;
 
+use runtime::{Context, MigratorFor, Module};
+
+use crate::Config;
+
 /// A service the binary can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Target {
@@ -45,17 +49,39 @@ impl Target {
     /// The path prefixes the service owns (the gateway routes by them).
     pub fn route_prefixes(self) -> &'static [&'static str] {
         match self {
-            Self::Users => &["/api/v1/auth", "/api/v1/users", "/.well-known/jwks.json"],
-            Self::Catalog => &[
-                "/api/v1/categories",
-                "/api/v1/products",
-                "/api/v1/variants",
-                "/api/v1/inventory",
-            ],
-            Self::Cart => &["/api/v1/carts"],
-            Self::Orders => &["/api/v1/orders"],
-            Self::Payments => &["/api/v1/payments", "/api/v1/webhooks"],
-            Self::Notifications => &["/api/v1/notifications"],
+            Self::Users => users::module::ROUTES,
+            Self::Catalog => catalog::module::ROUTES,
+            Self::Cart => cart::module::ROUTES,
+            Self::Orders => orders::module::ROUTES,
+            Self::Payments => payments::module::ROUTES,
+            Self::Notifications => notifications::module::ROUTES,
+        }
+    }
+
+    /// Builds the service's module from its section of `cfg`.
+    pub async fn build(self, cfg: &Config, ctx: &mut Context) -> anyhow::Result<Module> {
+        match self {
+            Self::Users => users::module::build(&cfg.users, ctx).await,
+            Self::Catalog => catalog::module::build(&cfg.catalog, ctx).await,
+            Self::Cart => cart::module::build(&cfg.cart, ctx).await,
+            Self::Orders => orders::module::build(&cfg.orders, ctx).await,
+            Self::Payments => payments::module::build(&cfg.payments, ctx).await,
+            Self::Notifications => notifications::module::build(&cfg.notifications, ctx).await,
+        }
+    }
+
+    /// The service's migrations and its own database URL, if it has one.
+    pub fn migrations(self, cfg: &Config) -> (Option<&secrecy::SecretString>, MigratorFor) {
+        match self {
+            Self::Users => (cfg.users.database_url.as_ref(), users::migrator),
+            Self::Catalog => (cfg.catalog.database_url.as_ref(), catalog::migrator),
+            Self::Cart => (cfg.cart.database_url.as_ref(), cart::migrator),
+            Self::Orders => (cfg.orders.database_url.as_ref(), orders::migrator),
+            Self::Payments => (cfg.payments.database_url.as_ref(), payments::migrator),
+            Self::Notifications => (
+                cfg.notifications.database_url.as_ref(),
+                notifications::migrator,
+            ),
         }
     }
 

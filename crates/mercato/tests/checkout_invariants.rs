@@ -6,12 +6,12 @@
 //! test runs the catalog as its own `mercato` process on NATS and kills it
 //! (SIGKILL: its relay and its consumer die mid-flight) halfway through.
 
-// Tests fail loudly; helpers outside #[test] functions need this said.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::zombie_processes
+    clippy::zombie_processes,
+    reason = "a failed step fails the test loudly, in helpers too; child processes are reaped by their guards"
 )]
 
 mod common;

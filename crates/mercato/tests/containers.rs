@@ -4,8 +4,12 @@
 //! there). Without an engine the test says so in one line and passes,
 //! except under `CI=true`, where a missing engine is a failure.
 
-// Tests fail loudly; helpers outside #[test] functions need this said.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a failed step fails the test loudly, in helpers too"
+)]
 
 mod common;
 

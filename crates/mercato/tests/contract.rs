@@ -5,8 +5,12 @@
 //! build. The checks left out for some operations are in
 //! `contract/schemathesis.toml`, each with its reason.
 
-// Tests fail loudly; helpers outside #[test] functions need this said.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a failed step fails the test loudly, in helpers too"
+)]
 
 use std::{path::PathBuf, time::Duration};
 

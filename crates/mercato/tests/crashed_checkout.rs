@@ -8,12 +8,12 @@
 //! (PostgreSQL only: the claim and the order live in one SQLite file, where
 //! no lock can hold one and not the other.)
 
-// Tests fail loudly; helpers outside #[test] functions need this said.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::zombie_processes
+    clippy::zombie_processes,
+    reason = "a failed step fails the test loudly, in helpers too; child processes are reaped by their guards"
 )]
 
 mod common;

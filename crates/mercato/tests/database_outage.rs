@@ -3,8 +3,12 @@
 //! `Retry-After` and a problem document, never a 500; readiness fails so a
 //! gateway stops routing; once the database is back, so is the shop.
 
-// Tests fail loudly; helpers outside #[test] functions need this said.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a failed step fails the test loudly, in helpers too"
+)]
 
 use std::time::Duration;
 

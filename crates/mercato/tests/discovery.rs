@@ -3,12 +3,12 @@
 //! after a crash, find each other there, and keep serving while etcd is
 //! away.
 
-// Tests fail loudly; helpers outside #[test] functions need this said.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::zombie_processes
+    clippy::zombie_processes,
+    reason = "a failed step fails the test loudly, in helpers too; child processes are reaped by their guards"
 )]
 
 mod common;

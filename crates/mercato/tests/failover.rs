@@ -11,8 +11,12 @@
 //! Slow (about five minutes) and heavy, so it runs from `scripts/failover`
 //! (which sets MERCATO_TEST_FAILOVER=1) rather than in every CI run.
 
-// Tests fail loudly; helpers outside #[test] functions need this said.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a failed step fails the test loudly, in helpers too"
+)]
 
 mod common;
 

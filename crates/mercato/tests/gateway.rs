@@ -6,12 +6,12 @@
 //! request id; its routes, merged OpenAPI document and health go through
 //! it; with every catalog gone, the route stays and answers 503.
 
-// Tests fail loudly; helpers outside #[test] functions need this said.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::zombie_processes
+    clippy::zombie_processes,
+    reason = "a failed step fails the test loudly, in helpers too; child processes are reaped by their guards"
 )]
 
 mod common;

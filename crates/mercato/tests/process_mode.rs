@@ -5,12 +5,12 @@
 //! nothing; the whole stack stopped and started again keeps every order,
 //! user and cart.
 
-// Tests fail loudly; helpers outside #[test] functions need this said.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::zombie_processes
+    clippy::zombie_processes,
+    reason = "a failed step fails the test loudly, in helpers too; child processes are reaped by their guards"
 )]
 
 mod common;

@@ -9,6 +9,10 @@ pub enum NotificationError {
     /// Fields failed validation.
     #[error("invalid fields")]
     Validation(Vec<FieldError>),
+    /// A problem the shared plumbing decided (shared validation,
+    /// idempotency): answered as it is, whatever its status.
+    #[error("{}", .0.title)]
+    Problem(Box<Problem>),
     /// Anything else.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -22,7 +26,7 @@ impl From<sqlx::Error> for NotificationError {
 
 impl From<Problem> for NotificationError {
     fn from(problem: Problem) -> Self {
-        Self::Validation(problem.errors)
+        Self::Problem(Box::new(problem))
     }
 }
 
@@ -40,6 +44,7 @@ impl IntoResponse for NotificationError {
     fn into_response(self) -> Response {
         match self {
             Self::Validation(errors) => Problem::validation(errors),
+            Self::Problem(problem) => *problem,
             Self::Unexpected(e) => Problem::unexpected(&e),
         }
         .into_response()

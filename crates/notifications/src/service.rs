@@ -47,7 +47,7 @@ pub struct NotificationsService {
     cfg: NotificationsConfig,
     templates: Templates,
     channels: Channels,
-    wake: Notify,
+    wake: Arc<Notify>,
 }
 
 impl std::fmt::Debug for NotificationsService {
@@ -65,8 +65,20 @@ impl NotificationsService {
             cfg,
             templates,
             channels,
-            wake: Notify::new(),
+            wake: Arc::new(Notify::new()),
         }
+    }
+
+    /// Notified whenever a delivery is recorded, so the dispatcher sends
+    /// it at once.
+    pub fn wake(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// How often the dispatcher looks for retries that came due: every
+    /// second, or every `retry_base_ms` when that is shorter.
+    pub fn dispatch_interval(&self) -> Duration {
+        Duration::from_millis(self.cfg.retry_base_ms.clamp(50, 1000))
     }
 
     /// Handles an event once: keeps contact details, and records one
@@ -283,25 +295,6 @@ impl NotificationsService {
 fn jitter_unit() -> f64 {
     let bytes = Uuid::new_v4().into_bytes();
     f64::from(u16::from_le_bytes([bytes[0], bytes[1]])) / f64::from(u16::MAX)
-}
-
-/// Sends due deliveries until `shutdown`: at once when a new one is
-/// recorded, and for retries that come due every second (or every
-/// `retry_base_ms` when that is shorter).
-pub async fn run_dispatcher(
-    service: Arc<NotificationsService>,
-    shutdown: tokio_util::sync::CancellationToken,
-) {
-    loop {
-        if let Err(e) = service.dispatch_due().await {
-            tracing::warn!(error.message = %e, "dispatching notifications failed");
-        }
-        tokio::select! {
-            () = service.wake.notified() => {},
-            () = tokio::time::sleep(Duration::from_millis(service.cfg.retry_base_ms.clamp(50, 1000))) => {},
-            () = shutdown.cancelled() => return,
-        }
-    }
 }
 
 /// The template names, for documentation and tests.

@@ -1,6 +1,6 @@
 //! SQL of the notifications service: `contact`, `preference`, `delivery`.
 
-use platform::db::uuid_column as id;
+use platform::db::{Params, uuid_column as id};
 use sqlx::{Row as _, any::AnyRow};
 use uuid::Uuid;
 
@@ -198,32 +198,24 @@ pub async fn list<'c>(
     after: Option<(i64, Uuid)>,
     limit: i64,
 ) -> Result<Vec<Delivery>, sqlx::Error> {
+    let mut params = Params::default();
     let mut sql = format!("select {COLUMNS} from delivery where 1 = 1");
-    let mut n = 0;
-    let mut next = || {
-        n += 1;
-        format!("${n}")
-    };
-    if customer_id.is_some() {
-        sql += &format!(" and customer_id = {}", next());
+    if let Some(customer) = customer_id {
+        sql += &format!(" and customer_id = {}", params.push(customer));
     }
-    if after.is_some() {
-        let (a, b, c) = (next(), next(), next());
+    if let Some((at, delivery_id)) = after {
+        let (a, b, c) = (params.push(at), params.push(at), params.push(delivery_id));
         sql += &format!(" and (created_at < {a} or (created_at = {b} and delivery_id < {c}))");
     }
     sql += &format!(
         " order by created_at desc, delivery_id desc limit {}",
-        next()
+        params.push(limit)
     );
     // Only placeholders and constant text were interpolated.
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    if let Some(customer) = customer_id {
-        query = query.bind(customer.to_string());
-    }
-    if let Some((at, delivery_id)) = after {
-        query = query.bind(at).bind(at).bind(delivery_id.to_string());
-    }
-    let rows = query.bind(limit).fetch_all(ex).await?;
+    let rows = params
+        .bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
+        .fetch_all(ex)
+        .await?;
     rows.iter().map(delivery).collect()
 }
 

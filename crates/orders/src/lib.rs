@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod module;
 pub mod service;
 pub mod store;
 

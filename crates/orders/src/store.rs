@@ -2,7 +2,7 @@
 
 use platform::{
     address::{Address, AddressFields},
-    db::uuid_column as id,
+    db::{Params, uuid_column as id},
 };
 use serde::{Deserialize, Serialize};
 use sqlx::{Row as _, any::AnyRow};
@@ -280,34 +280,26 @@ pub async fn list<'c>(
     after: Option<(i64, Uuid)>,
     limit: i64,
 ) -> Result<Vec<Order>, sqlx::Error> {
+    let mut params = Params::default();
     let mut sql = format!("select {COLUMNS} from orders where 1 = 1");
-    let mut n = 0;
-    let mut next = || {
-        n += 1;
-        format!("${n}")
-    };
-    if filter.customer_id.is_some() {
-        sql += &format!(" and customer_id = {}", next());
-    }
-    if filter.status.is_some() {
-        sql += &format!(" and status = {}", next());
-    }
-    if after.is_some() {
-        let (a, b, c) = (next(), next(), next());
-        sql += &format!(" and (created_at < {a} or (created_at = {b} and order_id < {c}))");
-    }
-    sql += &format!(" order by created_at desc, order_id desc limit {}", next());
-    // Only placeholders and constant text were interpolated.
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     if let Some(customer) = filter.customer_id {
-        query = query.bind(customer.to_string());
+        sql += &format!(" and customer_id = {}", params.push(customer));
     }
     if let Some(status) = filter.status {
-        query = query.bind(status.as_str());
+        sql += &format!(" and status = {}", params.push(status.as_str()));
     }
     if let Some((at, order_id)) = after {
-        query = query.bind(at).bind(at).bind(order_id.to_string());
+        let (a, b, c) = (params.push(at), params.push(at), params.push(order_id));
+        sql += &format!(" and (created_at < {a} or (created_at = {b} and order_id < {c}))");
     }
-    let rows = query.bind(limit).fetch_all(ex).await?;
+    sql += &format!(
+        " order by created_at desc, order_id desc limit {}",
+        params.push(limit)
+    );
+    // Only placeholders and constant text were interpolated.
+    let rows = params
+        .bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
+        .fetch_all(ex)
+        .await?;
     rows.iter().map(order).collect()
 }

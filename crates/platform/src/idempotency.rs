@@ -218,6 +218,91 @@ pub async fn release_after_failure(db: &Db, caller: &str, key: &str) {
     }
 }
 
+/// The request's `Idempotency-Key` and the fingerprint of its request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    /// The key.
+    pub key: String,
+    /// See [`fingerprint`].
+    pub fingerprint: String,
+}
+
+/// A key claimed for one caller: the operation records its answer with
+/// [`complete`] in the transaction of its effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Claimed<'a> {
+    /// Whose key it is (an account id, `guest:<cart>`).
+    pub caller: &'a str,
+    /// The key.
+    pub key: &'a str,
+}
+
+impl Claimed<'_> {
+    /// Records `response` as the key's answer, inside `tx`.
+    pub async fn complete(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        response: &StoredResponse,
+    ) -> Result<(), sqlx::Error> {
+        complete(tx, self.caller, self.key, response).await
+    }
+}
+
+/// What an idempotent operation answered.
+#[derive(Debug)]
+pub enum Once<T> {
+    /// It ran now (with the key claimed, if one was sent).
+    Ran(T),
+    /// The key was used before with this request: its first answer.
+    Replay(StoredResponse),
+}
+
+/// Runs `op` at most once per `caller` and key: without a key it simply
+/// runs; with one, a replay answers the first answer, a key in flight or
+/// used for another request answers its problem, and otherwise `op` runs
+/// with the claim, and the claim is released if `op` fails (nothing was
+/// written, so the client may retry with the same key). `hold` is how
+/// long an in-flight claim keeps others out (see [`in_flight_lease`]).
+pub async fn once<'a, T, E, Fut>(
+    db: &Db,
+    caller: &'a str,
+    idem: Option<&'a Idempotency>,
+    hold: std::time::Duration,
+    op: impl FnOnce(Option<Claimed<'a>>) -> Fut,
+) -> Result<Once<T>, E>
+where
+    Fut: Future<Output = Result<T, E>>,
+    E: From<Problem> + From<sqlx::Error>,
+{
+    let Some(idem) = idem else {
+        return op(None).await.map(Once::Ran);
+    };
+    let claim = claim(
+        db,
+        caller,
+        &idem.key,
+        &idem.fingerprint,
+        crate::time::now_millis(),
+        hold,
+    )
+    .await?;
+    if let Claim::Replay(stored) = claim {
+        return Ok(Once::Replay(stored));
+    }
+    if let Some(problem) = problem(&claim) {
+        return Err(problem.into());
+    }
+    let claimed = Claimed {
+        caller,
+        key: &idem.key,
+    };
+    let result = op(Some(claimed)).await;
+    if result.is_err() {
+        release_after_failure(db, caller, &idem.key).await;
+    }
+    result.map(Once::Ran)
+}
+
 /// Deletes keys older than the TTL; returns how many.
 pub async fn prune(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("delete from idempotency_key where created_at <= $1")

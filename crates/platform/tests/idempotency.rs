@@ -1,12 +1,18 @@
 //! Idempotency keys against real SQLite and PostgreSQL.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a failed step fails the test loudly, in helpers too"
+)]
 
 use std::sync::Arc;
 
 use platform::{
+    Problem,
     db::Db,
-    idempotency::{self, Claim, StoredResponse, TTL_MS},
+    idempotency::{self, Claim, Idempotency, Once, StoredResponse, TTL_MS},
     time::now_millis,
 };
 use testkit::{Backend, on_both_backends};
@@ -20,6 +26,7 @@ on_both_backends!(
     a_released_or_expired_key_starts_again,
     of_twenty_concurrent_claims_exactly_one_starts,
     a_claim_whose_owner_is_gone_is_taken_over_after_its_lease_by_one_retry,
+    once_runs_an_operation_once_per_key_and_frees_the_key_when_it_fails,
 );
 
 async fn a_claim_whose_owner_is_gone_is_taken_over_after_its_lease_by_one_retry(backend: Backend) {
@@ -212,4 +219,87 @@ async fn of_twenty_concurrent_claims_exactly_one_starts(backend: Backend) {
         }
     }
     assert_eq!(started, 1);
+}
+
+/// What an operation run by `once` can fail with.
+#[derive(Debug)]
+enum OpError {
+    Problem(u16),
+    Database,
+    Failed,
+}
+
+impl From<Problem> for OpError {
+    fn from(problem: Problem) -> Self {
+        Self::Problem(problem.status)
+    }
+}
+
+impl From<sqlx::Error> for OpError {
+    fn from(_: sqlx::Error) -> Self {
+        Self::Database
+    }
+}
+
+async fn once_runs_an_operation_once_per_key_and_frees_the_key_when_it_fails(backend: Backend) {
+    let (db, _dir) = db(backend).await;
+    let idem = Idempotency {
+        key: "k".into(),
+        fingerprint: idempotency::fingerprint("POST", "/x", b"{}"),
+    };
+    let runs = std::sync::atomic::AtomicUsize::new(0);
+    let run = |fail: bool| {
+        let (db, idem, runs) = (&db, &idem, &runs);
+        async move {
+            idempotency::once(db, "u", Some(idem), LEASE, |key| async move {
+                runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if fail {
+                    return Err(OpError::Failed);
+                }
+                let key = key.expect("a key was sent, so it is claimed");
+                let mut tx = db.begin_write().await?;
+                key.complete(
+                    &mut tx,
+                    &StoredResponse {
+                        status: 201,
+                        body: "first".into(),
+                    },
+                )
+                .await?;
+                tx.commit().await?;
+                Ok("ran")
+            })
+            .await
+        }
+    };
+    // A failure leaves the key free: the retry runs.
+    assert!(matches!(run(true).await, Err(OpError::Failed)));
+    assert!(matches!(run(false).await, Ok(Once::Ran("ran"))));
+    // Then every later call replays the recorded answer without running.
+    for _ in 0..3 {
+        match run(false).await {
+            Ok(Once::Replay(stored)) => {
+                assert_eq!((stored.status, stored.body.as_str()), (201, "first"))
+            }
+            other => panic!("expected a replay: {other:?}"),
+        }
+    }
+    assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // The same key for another request is refused with its problem.
+    let other = Idempotency {
+        key: "k".into(),
+        fingerprint: idempotency::fingerprint("POST", "/x", b"{\"a\":1}"),
+    };
+    let refused = idempotency::once(&db, "u", Some(&other), LEASE, |_| async {
+        Ok::<_, OpError>(())
+    })
+    .await;
+    assert!(matches!(refused, Err(OpError::Problem(422))), "{refused:?}");
+    // Without a key it simply runs.
+    let plain = idempotency::once(&db, "u", None, LEASE, |key| async move {
+        assert!(key.is_none());
+        Ok::<_, OpError>(7)
+    })
+    .await;
+    assert!(matches!(plain, Ok(Once::Ran(7))));
 }

@@ -4,8 +4,12 @@
 //! PostgreSQL tests need `MERCATO_TEST_DATABASE_URL` (the test command in the
 //! README starts a server and sets it); each app gets its own schemas.
 
-// Test support: a failed setup step should stop the test loudly.
-#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unwrap_used,
+    reason = "a failed step fails the test loudly, in helpers too"
+)]
 
 pub mod etcd;
 pub mod events;

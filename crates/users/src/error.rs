@@ -58,6 +58,10 @@ pub enum UsersError {
     /// The address book holds its most addresses already.
     #[error("address book full")]
     AddressBookFull,
+    /// A problem the shared plumbing decided (shared validation,
+    /// idempotency): answered as it is, whatever its status.
+    #[error("{}", .0.title)]
+    Problem(Box<Problem>),
     /// Anything else: logged, answered as an opaque 500.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -159,6 +163,7 @@ impl UsersError {
                 "An address book holds at most {} addresses; delete one first.",
                 crate::service::MAX_ADDRESSES
             )),
+            Self::Problem(problem) => (**problem).clone(),
             Self::Unexpected(e) => Problem::unexpected(e),
         }
     }
@@ -172,10 +177,6 @@ impl IntoResponse for UsersError {
 
 impl From<Problem> for UsersError {
     fn from(problem: Problem) -> Self {
-        if problem.status == 422 {
-            Self::Validation(problem.errors)
-        } else {
-            Self::Unexpected(anyhow::anyhow!("unexpected problem {}", problem.title))
-        }
+        Self::Problem(Box::new(problem))
     }
 }

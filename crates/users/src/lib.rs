@@ -15,6 +15,7 @@ pub mod error;
 pub mod hashing;
 pub mod http;
 pub mod keys;
+pub mod module;
 pub mod service;
 pub mod store;
 

@@ -1,8 +1,12 @@
 //! Black-box tests of the cart service over real HTTP, on SQLite and
 //! PostgreSQL, with the catalog in process and over HTTP.
 
-// Tests fail loudly; helpers outside #[test] functions need this said.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a failed step fails the test loudly, in helpers too"
+)]
 
 use serde_json::{Value, json};
 use testkit::{Backend, Target, TestApp, on_both_backends, spawn, spawn_targets};

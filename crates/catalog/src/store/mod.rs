@@ -4,52 +4,8 @@ pub mod categories;
 pub mod inventory;
 pub mod products;
 
-use sqlx::{Any, any::AnyArguments, query::Query};
-
 pub use platform::db::Exec;
-
-/// A value bound to a dynamically built statement.
-#[derive(Debug, Clone)]
-pub(crate) enum Param {
-    Text(String),
-    Int(i64),
-}
-
-/// Builds `$N` placeholders while collecting their values, for statements
-/// whose shape depends on the request (filters, IN lists).
-#[derive(Debug, Default)]
-pub(crate) struct Params(Vec<Param>);
-
-impl Params {
-    /// Adds a value and returns its placeholder.
-    pub(crate) fn push(&mut self, param: Param) -> String {
-        self.0.push(param);
-        format!("${}", self.0.len())
-    }
-
-    /// A comma-separated placeholder list for several text values.
-    pub(crate) fn list<'a>(&mut self, values: impl IntoIterator<Item = &'a str>) -> String {
-        let placeholders: Vec<String> = values
-            .into_iter()
-            .map(|v| self.push(Param::Text(v.to_owned())))
-            .collect();
-        placeholders.join(", ")
-    }
-
-    /// Binds every value to the statement.
-    pub(crate) fn bind<'q>(
-        self,
-        mut query: Query<'q, Any, AnyArguments>,
-    ) -> Query<'q, Any, AnyArguments> {
-        for param in self.0 {
-            query = match param {
-                Param::Text(v) => query.bind(v),
-                Param::Int(v) => query.bind(v),
-            };
-        }
-        query
-    }
-}
+pub(crate) use platform::db::{Param, Params};
 
 /// Reads a UUID stored as text.
 pub(crate) use platform::db::uuid_column as uuid;

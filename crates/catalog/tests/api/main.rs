@@ -1,8 +1,12 @@
 //! Black-box tests of the catalog service over real HTTP, each on SQLite
 //! and on PostgreSQL, plus reservation tests against the service.
 
-// Tests fail loudly; helpers outside #[test] functions need this said.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a failed step fails the test loudly, in helpers too"
+)]
 
 mod categories;
 mod inventory;

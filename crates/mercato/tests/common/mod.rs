@@ -1,6 +1,12 @@
 //! Helpers shared by the tests that run `mercato` as separate processes
 //! (each test binary uses a part of them).
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "each test binary uses only part of the shared helpers; a failed step fails the test loudly, in helpers too"
+)]
 
 pub mod compose;
 

@@ -2,8 +2,12 @@
 //! to a real SMTP server (aiosmtpd) on loopback, SendGrid and Twilio fakes
 //! that follow their documented APIs, on SQLite and PostgreSQL.
 
-// Tests fail loudly; helpers outside #[test] functions need this said.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a failed step fails the test loudly, in helpers too"
+)]
 
 use std::time::Duration;
 

@@ -2,8 +2,12 @@
 //! catalog, cart and payments around it, on SQLite and PostgreSQL, with the
 //! in-process bus and with NATS.
 
-// Tests fail loudly; helpers outside #[test] functions need this said.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a failed step fails the test loudly, in helpers too"
+)]
 
 use serde_json::{Value, json};
 use testkit::{

@@ -1,8 +1,12 @@
 //! Black-box tests of the payments service over real HTTP, on SQLite and
 //! PostgreSQL: access rules, confirmation, refunds and their limits.
 
-// Tests fail loudly; helpers outside #[test] functions need this said.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a failed step fails the test loudly, in helpers too"
+)]
 
 mod paypal;
 mod stripe;

@@ -1,12 +1,12 @@
 //! Black-box tests of the users service over real HTTP, each on SQLite and
 //! on PostgreSQL.
 
-// Tests fail loudly; helpers outside #[test] functions need this said.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::zombie_processes
+    clippy::zombie_processes,
+    reason = "a failed step fails the test loudly, in helpers too; child processes are reaped by their guards"
 )]
 
 mod addresses;

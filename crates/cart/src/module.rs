@@ -1,0 +1,65 @@
+//! The cart service as a module of a Mercato process.
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use contracts::clients::{cart::CartClient, catalog::CatalogClient};
+use runtime::{Context, Module, Periodic};
+
+use crate::{
+    CartConfig, CartService, NAME, catalog_http::HttpCatalog, client::InProcessCart, events, http,
+    migrator,
+};
+
+/// The path prefixes the service owns.
+pub const ROUTES: &[&str] = &["/api/v1/carts"];
+
+/// Opens and migrates the database, reads the catalog in-process when it
+/// runs here (else over HTTP, found through etcd or `cart.catalog_url`),
+/// and offers the cart in-process (`Arc<dyn CartClient>`) to orders.
+pub async fn build(cfg: &CartConfig, ctx: &mut Context) -> anyhow::Result<Module> {
+    let db = ctx
+        .open_database(NAME, cfg.database_url.as_ref(), migrator)
+        .await?;
+    let catalog: Arc<dyn CatalogClient> = match ctx.offered::<Arc<dyn CatalogClient>>() {
+        Some(local) => local,
+        None => match ctx.endpoints("catalog", cfg.catalog_url.clone()) {
+            Some(endpoints) => Arc::new(HttpCatalog::new(
+                endpoints,
+                Duration::from_millis(cfg.catalog_timeout_ms),
+            )?),
+            None => anyhow::bail!(
+                "cart reads the catalog: set discovery.etcd_url or cart.catalog_url (MERCATO__CART__CATALOG_URL) when catalog does not run in this process"
+            ),
+        },
+    };
+    let service = Arc::new(CartService::new(db.clone(), cfg.clone(), catalog));
+    let client: Arc<dyn CartClient> = Arc::new(InProcessCart(service.clone()));
+    ctx.offer(client);
+    let verifier = ctx.verifier(NAME)?;
+    let janitor = service.clone();
+    Ok(Module::new(NAME, ROUTES, db)
+        .subscribe(
+            events::subscription(),
+            Arc::new(events::PriceUpdates(service.clone())),
+        )
+        .subscribe(
+            events::orders_subscription(),
+            Arc::new(events::CheckedOut(service.clone())),
+        )
+        .periodic(
+            "janitor",
+            Periodic::every(Duration::from_secs(3600)),
+            move || {
+                let service = janitor.clone();
+                async move {
+                    let n = service.expire_idle().await.context("deleting idle carts")?;
+                    if n > 0 {
+                        tracing::info!(carts = n, "deleted idle carts");
+                    }
+                    Ok(())
+                }
+            },
+        )
+        .routes(http::router(http::CartState { service, verifier })))
+}

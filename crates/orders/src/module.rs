@@ -1,0 +1,48 @@
+//! The orders service as a module of a Mercato process.
+
+use std::{sync::Arc, time::Duration};
+
+use contracts::{checkout::OfferedPaymentProviders, clients::cart::CartClient};
+use runtime::{Context, Module};
+
+use crate::{NAME, OrdersConfig, OrdersService, cart_http::HttpCart, events, http, migrator};
+
+/// The path prefixes the service owns.
+pub const ROUTES: &[&str] = &["/api/v1/orders"];
+
+/// Opens and migrates the database and reads carts in-process when cart
+/// runs here (else over HTTP, found through etcd or `orders.cart_url`).
+/// Offers its payment providers, which payments checks it has enabled.
+pub async fn build(cfg: &OrdersConfig, ctx: &mut Context) -> anyhow::Result<Module> {
+    let db = ctx
+        .open_database(NAME, cfg.database_url.as_ref(), migrator)
+        .await?;
+    let cart: Arc<dyn CartClient> = match ctx.offered::<Arc<dyn CartClient>>() {
+        Some(local) => local,
+        None => match ctx.endpoints("cart", cfg.cart_url.clone()) {
+            Some(endpoints) => Arc::new(HttpCart::new(
+                endpoints,
+                Duration::from_millis(cfg.cart_timeout_ms),
+            )?),
+            None => anyhow::bail!(
+                "orders reads carts: set discovery.etcd_url or orders.cart_url (MERCATO__ORDERS__CART_URL) when cart does not run in this process"
+            ),
+        },
+    };
+    let service = Arc::new(OrdersService::new(
+        db.clone(),
+        cfg.clone(),
+        cart,
+        platform::idempotency::in_flight_lease(Duration::from_secs(ctx.http.request_timeout_secs)),
+    ));
+    ctx.offer(OfferedPaymentProviders(cfg.payment_providers.clone()));
+    let verifier = ctx.verifier(NAME)?;
+    Ok(Module::new(NAME, ROUTES, db)
+        .outbox(service.outbox())
+        .subscribe(
+            events::subscription(),
+            Arc::new(events::SagaEvents(service.clone())),
+        )
+        .idempotency_janitor()
+        .routes(http::router(http::OrdersState { service, verifier })))
+}

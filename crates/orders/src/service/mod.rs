@@ -1,0 +1,160 @@
+//! The orders service's use cases: placing an order, reading and listing,
+//! the admin's and customer's transitions, and the saga's reactions to
+//! catalog and payments events.
+
+use std::sync::Arc;
+
+use contracts::{
+    clients::{
+        ClientError,
+        cart::{CartCaller, CartClient, OrderedUnits},
+    },
+    events::{
+        Event,
+        inventory::{InventoryReleased, InventoryReservationFailed, InventoryReserved},
+        orders::{
+            OrderAwaitingPayment, OrderCancelled, OrderDelivered, OrderLine, OrderPaid,
+            OrderPlaced, OrderRef, OrderShipped,
+        },
+        payments::{PaymentCreated, PaymentFailed, PaymentRefunded, PaymentSucceeded},
+    },
+};
+use eventbus::{Envelope, inbox, outbox::Outbox};
+pub use platform::idempotency::Idempotency;
+use platform::{
+    address::{Address, AddressFields},
+    auth::AuthUser,
+    db::Db,
+    email::Email,
+    http::pagination::{Page, PageRequest},
+    idempotency::{self, StoredResponse},
+    time::now_millis,
+};
+use uuid::Uuid;
+
+use crate::{
+    config::OrdersConfig,
+    domain::{
+        checkout,
+        order::{CancelReason, Lifecycle, Status, Tracking},
+    },
+    error::{OrderError, Result},
+    store::{self, Filter, Line, Order},
+};
+
+mod place;
+mod saga;
+mod transitions;
+
+/// The inbox consumer of the saga's events.
+const SAGA_CONSUMER: &str = "orders-saga";
+
+/// What `POST /orders` carries, before validation.
+#[derive(Debug, Clone)]
+pub struct PlaceOrder {
+    /// The cart to check out.
+    pub cart_id: Uuid,
+    /// Required of guests; a customer's order takes the account's.
+    pub email: Option<String>,
+    /// Where to ship.
+    pub shipping_address: AddressFields,
+    /// `test`, `stripe`, `paypal`.
+    pub payment_provider: String,
+}
+
+/// What placing answered.
+#[derive(Debug)]
+pub enum Placed {
+    /// A new order; the response body is already recorded for replays.
+    Created(Box<Order>, String),
+    /// The key was used before with this request: its first answer.
+    Replay(StoredResponse),
+}
+
+/// Renders the response body of a new order (stored for replays).
+pub type Render<'a> = &'a (dyn Fn(&Order) -> anyhow::Result<String> + Send + Sync);
+
+/// The orders service.
+pub struct OrdersService {
+    db: Db,
+    cfg: OrdersConfig,
+    outbox: Arc<Outbox>,
+    cart: Arc<dyn CartClient>,
+    /// How long an in-flight `Idempotency-Key` holds (see
+    /// [`idempotency::in_flight_lease`]).
+    in_flight_lease: std::time::Duration,
+}
+
+impl std::fmt::Debug for OrdersService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrdersService").finish_non_exhaustive()
+    }
+}
+
+impl OrdersService {
+    /// The service over a migrated database, reading carts through `cart`.
+    /// The payment providers a checkout may name here.
+    pub fn payment_providers(&self) -> &[String] {
+        &self.cfg.payment_providers
+    }
+
+    pub fn new(
+        db: Db,
+        cfg: OrdersConfig,
+        cart: Arc<dyn CartClient>,
+        in_flight_lease: std::time::Duration,
+    ) -> Self {
+        let outbox = Outbox::new(db.clone(), crate::NAME);
+        Self {
+            db,
+            cfg,
+            outbox,
+            cart,
+            in_flight_lease,
+        }
+    }
+
+    /// The outbox, for its relay.
+    pub fn outbox(&self) -> Arc<Outbox> {
+        self.outbox.clone()
+    }
+}
+
+fn may_see(order: &Order, caller: Option<&AuthUser>) -> bool {
+    match (order.customer_id, caller) {
+        (None, _) => true,
+        (Some(_), Some(c)) if c.is_admin() => true,
+        (Some(owner), Some(c)) => owner == c.id,
+        (Some(_), None) => false,
+    }
+}
+
+fn envelope<E: Event>(order_id: Uuid, event: &E, trace: Option<String>) -> Result<Envelope> {
+    let trace = trace.or_else(platform::telemetry::current_trace_id);
+    Envelope::new(crate::NAME, order_id, event)
+        .map(|e| e.with_trace(trace))
+        .map_err(|e| OrderError::Unexpected(anyhow::Error::new(e).context("encoding an event")))
+}
+
+fn order_ref(order: &Order) -> OrderRef {
+    OrderRef {
+        order_id: order.id,
+        number: order.number.clone(),
+        customer_id: order.customer_id,
+        email: order.email.clone(),
+    }
+}
+
+fn count(order: &Order, events: &[Envelope]) {
+    for event in events {
+        if event.event_type == OrderPaid::TYPE {
+            metrics::counter!("orders_paid_total").increment(1);
+        } else if event.event_type == OrderCancelled::TYPE {
+            let reason = order
+                .lifecycle
+                .cancel_reason
+                .map_or("admin", CancelReason::as_str);
+            metrics::counter!("orders_cancelled_total", "reason" => reason).increment(1);
+        }
+    }
+}
