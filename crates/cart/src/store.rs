@@ -9,7 +9,6 @@ pub use platform::db::Exec;
 /// A cart as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cart {
-    /// Id.
     pub id: Uuid,
     /// Owner, or None for a guest cart.
     pub customer_id: Option<Uuid>,
@@ -22,34 +21,23 @@ pub struct Cart {
 /// A line as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
-    /// Id.
     pub id: Uuid,
-    /// Variant.
     pub variant_id: Uuid,
-    /// SKU.
     pub sku: String,
     /// Product name at the time of adding.
     pub product_name: String,
     /// Variant title.
     pub variant_title: String,
-    /// Units.
     pub quantity: i64,
     /// Minor units.
     pub unit_price: i64,
 }
 
 fn cart(row: &AnyRow) -> Result<Cart, sqlx::Error> {
-    let customer: Option<String> = row.try_get("customer_id")?;
     Ok(Cart {
         id: id(row, "cart_id")?,
         // A stored owner that is not a UUID is corruption, never a guest cart.
-        customer_id: customer
-            .map(|c| Uuid::parse_str(&c))
-            .transpose()
-            .map_err(|e| sqlx::Error::ColumnDecode {
-                index: "cart.customer_id".into(),
-                source: Box::new(e),
-            })?,
+        customer_id: platform::db::optional_uuid_column(row, "customer_id")?,
         currency: row.try_get("currency")?,
         updated_at: row.try_get("updated_at")?,
     })

@@ -35,7 +35,7 @@ const PARALLEL_SENDS: usize = 8;
 
 /// The channels messages go out through.
 pub struct Channels {
-    /// Email.
+    /// Sends mail (SMTP or SendGrid).
     pub email: Arc<dyn crate::channels::Channel>,
     /// SMS, if configured.
     pub sms: Option<Arc<dyn crate::channels::Channel>>,

@@ -1,6 +1,6 @@
 //! SQL of the notifications service: `contact`, `preference`, `delivery`.
 
-use platform::db::{Params, uuid_column as id};
+use platform::db::{Params, optional_uuid_column as optional_id, uuid_column as id};
 use sqlx::{Row as _, any::AnyRow};
 use uuid::Uuid;
 
@@ -11,7 +11,6 @@ use crate::domain::Preferences;
 /// A message as recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
-    /// Id.
     pub id: Uuid,
     /// The event it answers.
     pub event_id: Uuid,
@@ -49,13 +48,12 @@ const COLUMNS: &str = "delivery_id, event_id, channel, template, customer_id, re
     body_text, body_html, status, attempts, next_attempt_at, provider_id, last_error, created_at, sent_at";
 
 fn delivery(row: &AnyRow) -> Result<Delivery, sqlx::Error> {
-    let customer: Option<String> = row.try_get("customer_id")?;
     Ok(Delivery {
         id: id(row, "delivery_id")?,
         event_id: id(row, "event_id")?,
         channel: row.try_get("channel")?,
         template: row.try_get("template")?,
-        customer_id: customer.and_then(|c| Uuid::parse_str(&c).ok()),
+        customer_id: optional_id(row, "customer_id")?,
         recipient: row.try_get("recipient")?,
         subject: row.try_get("subject")?,
         body_text: row.try_get("body_text")?,

@@ -2,7 +2,7 @@
 
 use platform::{
     address::{Address, AddressFields},
-    db::{Params, uuid_column as id},
+    db::{Params, optional_uuid_column as optional_id, uuid_column as id},
 };
 use serde::{Deserialize, Serialize};
 use sqlx::{Row as _, any::AnyRow};
@@ -17,7 +17,6 @@ use crate::domain::order::{
 /// An order as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
-    /// Id.
     pub id: Uuid,
     /// Human-friendly number.
     pub number: String,
@@ -54,15 +53,12 @@ pub struct Order {
 /// A line of an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Line {
-    /// Variant.
     pub variant_id: Uuid,
-    /// SKU.
     pub sku: String,
     /// Product name when ordered.
     pub product_name: String,
     /// Variant title when ordered.
     pub variant_title: String,
-    /// Units.
     pub quantity: i64,
     /// Minor units.
     pub unit_price: i64,
@@ -115,11 +111,9 @@ const COLUMNS: &str = "order_id, number, customer_id, email, status, payment_sta
     payment_id, tracking, history, version, created_at, updated_at";
 
 fn order(row: &AnyRow) -> Result<Order, sqlx::Error> {
-    let customer: Option<String> = row.try_get("customer_id")?;
     let status: String = row.try_get("status")?;
     let payment_status: String = row.try_get("payment_status")?;
     let cancel_reason: Option<String> = row.try_get("cancel_reason")?;
-    let payment_id: Option<String> = row.try_get("payment_id")?;
     let tracking: Option<String> = row.try_get("tracking")?;
     let address: AddressFields = parse(
         "shipping_address",
@@ -146,7 +140,7 @@ fn order(row: &AnyRow) -> Result<Order, sqlx::Error> {
     Ok(Order {
         id: id(row, "order_id")?,
         number: row.try_get("number")?,
-        customer_id: customer.and_then(|c| Uuid::parse_str(&c).ok()),
+        customer_id: optional_id(row, "customer_id")?,
         email: row.try_get("email")?,
         currency: row.try_get("currency")?,
         subtotal: row.try_get("subtotal")?,
@@ -173,7 +167,7 @@ fn order(row: &AnyRow) -> Result<Order, sqlx::Error> {
             cancel_reason: cancel_reason
                 .map(|r| CancelReason::parse(&r).ok_or_else(|| decode_err("cancel_reason", &r)))
                 .transpose()?,
-            payment_id: payment_id.and_then(|p| Uuid::parse_str(&p).ok()),
+            payment_id: optional_id(row, "payment_id")?,
             tracking,
             history,
         },

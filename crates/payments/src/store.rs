@@ -30,7 +30,6 @@ pub struct Due {
 /// A payment as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Payment {
-    /// Id.
     pub id: Uuid,
     /// The order it pays.
     pub order_id: Uuid,
@@ -66,7 +65,6 @@ pub struct Payment {
 /// A refund as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refund {
-    /// Id.
     pub id: Uuid,
     /// Its payment.
     pub payment_id: Uuid,
@@ -83,8 +81,7 @@ pub struct Refund {
 }
 
 fn customer(row: &AnyRow) -> Result<Option<Uuid>, sqlx::Error> {
-    let raw: Option<String> = row.try_get("customer_id")?;
-    Ok(raw.and_then(|c| Uuid::parse_str(&c).ok()))
+    platform::db::optional_uuid_column(row, "customer_id")
 }
 
 /// Records what an order owes; a second time changes nothing.

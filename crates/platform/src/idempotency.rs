@@ -168,12 +168,19 @@ pub async fn claim(
     if state != "done" {
         return Ok(Claim::InFlight);
     }
-    let status: i64 = row.try_get("response_status")?;
+    // A finished key always holds its answer: anything else is corruption.
+    let corrupt = |column: &str, why: &str| sqlx::Error::ColumnDecode {
+        index: format!("idempotency_key.{column}"),
+        source: why.to_owned().into(),
+    };
+    let status: Option<i64> = row.try_get("response_status")?;
+    let status = status
+        .and_then(|s| u16::try_from(s).ok())
+        .ok_or_else(|| corrupt("response_status", "a done key without an HTTP status"))?;
+    let body: Option<String> = row.try_get("response_body")?;
     Ok(Claim::Replay(StoredResponse {
-        status: u16::try_from(status).unwrap_or(500),
-        body: row
-            .try_get::<Option<String>, _>("response_body")?
-            .unwrap_or_default(),
+        status,
+        body: body.ok_or_else(|| corrupt("response_body", "a done key without its answer"))?,
     }))
 }
 

@@ -93,7 +93,7 @@ pub struct TestApp {
 /// A response, read whole.
 #[derive(Debug)]
 pub struct Reply {
-    /// Status.
+    /// `draft` (hidden from shoppers), `active` or `archived`.
     pub status: StatusCode,
     /// Headers.
     pub headers: HeaderMap,

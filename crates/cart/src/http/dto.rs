@@ -53,7 +53,7 @@ pub struct CheckoutIn {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutLineIn {
-    /// Variant.
+    /// The variant: one of its product's `variants[].id`.
     pub variant_id: Uuid,
     /// Units, 1..=99.
     #[schema(minimum = 1, maximum = 99)]
@@ -65,15 +65,15 @@ pub struct CheckoutLineIn {
 pub struct ItemOut {
     /// Line id.
     pub id: Uuid,
-    /// Variant.
+    /// The variant: one of its product's `variants[].id`.
     pub variant_id: Uuid,
-    /// SKU.
+    /// The stock-keeping unit: unique in the catalog, 1 to 64 characters.
     pub sku: String,
     /// Product name.
     pub product_name: String,
     /// Variant title.
     pub variant_title: String,
-    /// Units.
+    /// Units of the variant on this line (1 to 99).
     pub quantity: i64,
     /// Price of one unit, from the catalog.
     pub unit_price: Money,

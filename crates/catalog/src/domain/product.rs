@@ -47,7 +47,6 @@ pub struct ProductInput {
     pub slug: String,
     /// Description, up to 10,000 characters.
     pub description: String,
-    /// Status.
     pub status: Status,
     /// Categories it is listed in.
     pub category_ids: Vec<uuid::Uuid>,

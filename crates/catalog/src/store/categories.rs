@@ -8,7 +8,6 @@ use super::{Exec, uuid};
 /// A category as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Category {
-    /// Id.
     pub id: Uuid,
     /// URL slug, unique.
     pub slug: String,
@@ -30,12 +29,11 @@ pub async fn all<'c>(ex: impl Exec<'c>) -> Result<Vec<Category>, sqlx::Error> {
     .await?;
     rows.iter()
         .map(|r| {
-            let parent: Option<String> = r.try_get("parent_id")?;
             Ok(Category {
                 id: uuid(r, "category_id")?,
                 slug: r.try_get("slug")?,
                 name: r.try_get("name")?,
-                parent_id: parent.and_then(|p| Uuid::parse_str(&p).ok()),
+                parent_id: platform::db::optional_uuid_column(r, "parent_id")?,
             })
         })
         .collect()

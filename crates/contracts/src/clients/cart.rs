@@ -22,15 +22,15 @@ pub struct CartSnapshot {
 /// One line of a [`CartSnapshot`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CartLine {
-    /// Variant.
+    /// The variant: one of its product's `variants[].id`.
     pub variant_id: Uuid,
-    /// SKU.
+    /// The stock-keeping unit: unique in the catalog, 1 to 64 characters.
     pub sku: String,
     /// Product name.
     pub product_name: String,
     /// Variant title.
     pub variant_title: String,
-    /// Units.
+    /// Units of the variant on this line (1 to 99).
     pub quantity: i64,
     /// Price of one unit, minor units.
     pub unit_price: i64,
@@ -49,9 +49,9 @@ pub struct CartCaller<'a> {
 /// Units of a variant that an order took out of a cart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderedUnits {
-    /// Variant.
+    /// The variant: one of its product's `variants[].id`.
     pub variant_id: Uuid,
-    /// Units.
+    /// Units of the variant on this line (1 to 99).
     pub quantity: i64,
 }
 

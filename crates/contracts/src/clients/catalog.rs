@@ -13,7 +13,7 @@ pub struct VariantInfo {
     pub variant_id: Uuid,
     /// Its product.
     pub product_id: Uuid,
-    /// SKU.
+    /// The stock-keeping unit: unique in the catalog, 1 to 64 characters.
     pub sku: String,
     /// Product name.
     pub product_name: String,

@@ -24,7 +24,7 @@ pub struct ProductUpdated {
 pub struct VariantPrice {
     /// Variant id.
     pub variant_id: Uuid,
-    /// SKU.
+    /// The stock-keeping unit: unique in the catalog, 1 to 64 characters.
     pub sku: String,
     /// Minor units.
     pub price: i64,

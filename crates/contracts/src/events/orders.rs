@@ -14,7 +14,7 @@ pub struct OrderLine {
     pub variant_id: Uuid,
     /// Its SKU (what stock is kept by).
     pub sku: String,
-    /// Units.
+    /// Units of the variant on this line (1 to 99).
     pub quantity: i64,
     /// Price of one unit in minor units.
     pub unit_price: i64,

@@ -23,7 +23,7 @@ pub struct NotificationListQuery {
 /// A message sent (or being sent) to a customer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationOut {
-    /// Id.
+    /// Its id, as its URLs carry it.
     pub id: Uuid,
     /// email | sms.
     pub channel: String,

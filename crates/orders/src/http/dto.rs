@@ -75,15 +75,15 @@ pub struct OrderListQuery {
 /// A line of an order.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderItemOut {
-    /// Variant.
+    /// The variant: one of its product's `variants[].id`.
     pub variant_id: Uuid,
-    /// SKU.
+    /// The stock-keeping unit: unique in the catalog, 1 to 64 characters.
     pub sku: String,
     /// Product name when ordered.
     pub product_name: String,
     /// Variant title when ordered.
     pub variant_title: String,
-    /// Units.
+    /// Units of the variant on this line (1 to 99).
     pub quantity: i64,
     /// Price of one unit when ordered.
     pub unit_price: Money,

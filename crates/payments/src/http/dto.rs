@@ -43,7 +43,7 @@ pub struct RefundIn {
 /// A payment.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PaymentOut {
-    /// Id.
+    /// Its id, as its URLs carry it.
     pub id: Uuid,
     /// The order it pays.
     pub order_id: Uuid,
@@ -100,7 +100,7 @@ pub struct PaymentList {
 /// A refund.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RefundOut {
-    /// Id.
+    /// Its id, as its URLs carry it.
     pub id: Uuid,
     /// Its payment.
     pub payment_id: Uuid,

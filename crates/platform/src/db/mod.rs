@@ -363,8 +363,26 @@ pub fn is_unique_violation(err: &sqlx::Error, constraint: &str, columns: &str) -
 pub trait Exec<'c>: sqlx::Executor<'c, Database = Any> {}
 impl<'c, T: sqlx::Executor<'c, Database = Any>> Exec<'c> for T {}
 
-/// Reads a UUID stored as text.
+/// Reads a UUID stored as text. A value that is not one is corruption: an
+/// error naming the column, never a made-up or missing id.
 pub fn uuid_column(row: &sqlx::any::AnyRow, column: &str) -> Result<uuid::Uuid, sqlx::Error> {
     let text: String = sqlx::Row::try_get(row, column)?;
-    uuid::Uuid::parse_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+    parse_uuid(column, &text)
+}
+
+/// Reads a nullable UUID stored as text; NULL is `None`, anything else
+/// must be a UUID (see [`uuid_column`]).
+pub fn optional_uuid_column(
+    row: &sqlx::any::AnyRow,
+    column: &str,
+) -> Result<Option<uuid::Uuid>, sqlx::Error> {
+    let text: Option<String> = sqlx::Row::try_get(row, column)?;
+    text.map(|text| parse_uuid(column, &text)).transpose()
+}
+
+fn parse_uuid(column: &str, text: &str) -> Result<uuid::Uuid, sqlx::Error> {
+    uuid::Uuid::parse_str(text).map_err(|e| sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: Box::new(e),
+    })
 }

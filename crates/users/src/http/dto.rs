@@ -122,7 +122,7 @@ pub struct AccessIn {
 /// An account as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserOut {
-    /// Id.
+    /// Its id, as its URLs carry it.
     pub id: Uuid,
     /// Email, lower-cased.
     pub email: String,
@@ -247,7 +247,7 @@ pub struct AddressPatchIn {
 /// An address-book entry.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AddressOut {
-    /// Id.
+    /// Its id, as its URLs carry it.
     pub id: Uuid,
     /// Recipient.
     pub name: String,

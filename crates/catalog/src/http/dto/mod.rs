@@ -16,6 +16,9 @@ use uuid::Uuid;
 
 use platform::http::schema::nullable;
 
+mod schemas;
+use schemas::*;
+
 use crate::domain::{product, stock};
 use crate::store::{
     categories::Category,
@@ -26,11 +29,11 @@ use crate::store::{
 /// A category.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CategoryOut {
-    /// Id.
+    /// Its id, as its URLs carry it.
     pub id: Uuid,
     /// URL slug.
     pub slug: String,
-    /// Name.
+    /// Shown to shoppers; 1 to 200 characters.
     pub name: String,
     /// Parent, or null for a top-level category.
     pub parent_id: Option<Uuid>,
@@ -63,7 +66,7 @@ pub struct CategoryIn {
     /// URL slug (a-z, 0-9, -), unique.
     #[schema(max_length = 100, pattern = r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
     pub slug: String,
-    /// Name.
+    /// Shown to shoppers; 1 to 200 characters.
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Parent category.
@@ -107,7 +110,7 @@ pub struct VariantIn {
     #[serde(default)]
     #[schema(schema_with = options)]
     pub options: BTreeMap<String, String>,
-    /// Price.
+    /// The price of one unit, in minor units of its currency.
     #[schema(schema_with = platform::http::schema::price)]
     pub price: Money,
     /// Units on hand to start with (new SKUs only; later use adjustments).
@@ -123,14 +126,14 @@ pub struct ProductIn {
     /// URL slug, unique.
     #[schema(max_length = 100, pattern = r"^[a-z0-9]+(?:-[a-z0-9]+)*$")]
     pub slug: String,
-    /// Name.
+    /// Shown to shoppers; 1 to 200 characters.
     #[schema(
         min_length = 1,
         max_length = 200,
         pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]"
     )]
     pub name: String,
-    /// Description.
+    /// Plain text for the product page.
     #[serde(default)]
     #[schema(max_length = 10_000)]
     pub description: String,
@@ -138,7 +141,7 @@ pub struct ProductIn {
     #[serde(default)]
     #[schema(schema_with = nullable_status)]
     pub status: Option<String>,
-    /// Categories.
+    /// The categories it is listed under.
     #[serde(default)]
     pub category_ids: Vec<Uuid>,
     /// Image URLs.
@@ -201,13 +204,13 @@ pub struct ProductPatch {
 pub struct VariantOut {
     /// Id (what carts refer to).
     pub id: Uuid,
-    /// SKU.
+    /// The stock-keeping unit: unique in the catalog, 1 to 64 characters.
     pub sku: String,
-    /// Title.
+    /// What tells the variant apart to a shopper, e.g. `Large / Blue`.
     pub title: String,
-    /// Options.
+    /// The option values that make this variant, e.g. `{"size": "L"}`.
     pub options: BTreeMap<String, String>,
-    /// Price.
+    /// The price of one unit, in minor units of its currency.
     pub price: Money,
     /// On hand minus reserved, never below 0.
     pub available: i64,
@@ -216,17 +219,17 @@ pub struct VariantOut {
 /// A product.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProductOut {
-    /// Id.
+    /// Its id, as its URLs carry it.
     pub id: Uuid,
     /// Slug.
     pub slug: String,
-    /// Name.
+    /// Shown to shoppers; 1 to 200 characters.
     pub name: String,
-    /// Description.
+    /// Plain text for the product page.
     pub description: String,
     /// draft | published | archived.
     pub status: &'static str,
-    /// Categories.
+    /// The categories it is listed under.
     pub category_ids: Vec<Uuid>,
     /// Image URLs.
     pub images: Vec<String>,
@@ -318,7 +321,7 @@ pub struct ProductQuery {
 /// Stock of a SKU.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InventoryOut {
-    /// SKU.
+    /// The stock-keeping unit: unique in the catalog, 1 to 64 characters.
     pub sku: String,
     /// Units in the warehouse.
     pub on_hand: i64,
@@ -388,7 +391,7 @@ pub struct VariantInfoOut {
     pub variant_id: Uuid,
     /// Its product.
     pub product_id: Uuid,
-    /// SKU.
+    /// The stock-keeping unit: unique in the catalog, 1 to 64 characters.
     pub sku: String,
     /// Product name.
     pub product_name: String,
@@ -419,93 +422,3 @@ impl From<contracts::clients::catalog::VariantInfo> for VariantInfoOut {
 
 // JSON Schema of the fields whose rules are the catalog's own (see
 // `domain::product`), for the OpenAPI document.
-
-fn string(max_length: usize) -> ObjectBuilder {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .max_length(Some(max_length))
-}
-
-fn nullable_status() -> Object {
-    nullable(
-        string(9)
-            .enum_values(Some(["draft", "published", "archived"]))
-            .description(Some("draft, published (the default) or archived."))
-            .build(),
-    )
-}
-
-fn images() -> Array {
-    ArrayBuilder::new()
-        .items(
-            string(2000)
-                .pattern(Some(r"^https?://\S*$"))
-                .description(Some("An http(s) URL without spaces.")),
-        )
-        .max_items(Some(product::IMAGES_MAX))
-        .build()
-}
-
-fn nullable_images() -> Array {
-    let mut images = images();
-    images.schema_type = SchemaType::from_iter([Type::Array, Type::Null]);
-    images
-}
-
-fn entries(value: impl Into<utoipa::openapi::RefOr<utoipa::openapi::Schema>>) -> ObjectBuilder {
-    ObjectBuilder::new()
-        .schema_type(Type::Object)
-        .additional_properties(Some(value.into()))
-        .max_properties(Some(product::ENTRIES_MAX))
-        .property_names(Some(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .min_length(Some(1))
-                .max_length(Some(100)),
-        ))
-}
-
-fn options() -> Object {
-    entries(string(500).build()).build()
-}
-
-fn attributes() -> Object {
-    // Values are any JSON, at most 2000 characters when written out.
-    let mut any = ObjectBuilder::new().build();
-    any.schema_type = SchemaType::AnyValue;
-    entries(any).build()
-}
-
-fn nullable_attributes() -> Object {
-    nullable(attributes())
-}
-
-fn adjustment_delta() -> utoipa::openapi::Schema {
-    let range = |from: i64, to: i64| {
-        ObjectBuilder::new()
-            .schema_type(Type::Integer)
-            .minimum(Some(from))
-            .maximum(Some(to))
-    };
-    utoipa::openapi::Schema::OneOf(
-        OneOfBuilder::new()
-            .item(range(1, stock::ADJUSTMENT_MAX))
-            .item(range(-stock::ADJUSTMENT_MAX, -1))
-            .description(Some(
-                "Units added (positive) or taken away (negative); never 0.",
-            ))
-            .build(),
-    )
-}
-
-fn sort() -> Object {
-    string(11)
-        .enum_values(Some([
-            "relevance",
-            "price",
-            "-price",
-            "name",
-            "-created_at",
-        ]))
-        .build()
-}

@@ -1,89 +1,9 @@
-//! A fake of PayPal's REST API as the payments service uses it, kept in
-//! the test tree (there is no local PayPal server to run). It follows
-//! PayPal's documented requests, answers and error codes:
-//!
-//! - `POST /v1/oauth2/token`: client credentials over HTTP basic auth
-//!   (401 `invalid_client` otherwise), `grant_type=client_credentials`;
-//!   bearer tokens with an `expires_in`. Every other call needs a live
-//!   token (401 `invalid_token`).
-//! - Orders v2: `POST /v2/checkout/orders` (intent, purchase units with an
-//!   amount whose `value` has the currency's decimals, else 400/422
-//!   `INVALID_REQUEST`/`UNPROCESSABLE_ENTITY` with `details[].issue`),
-//!   `PAYER_ACTION_REQUIRED` and a `payer-action` link; `GET` of an order
-//!   (404 `RESOURCE_NOT_FOUND`); `POST .../capture` (422
-//!   `ORDER_NOT_APPROVED`, `ORDER_ALREADY_CAPTURED`).
-//! - `POST /v2/payments/captures/{id}/refund` (422
-//!   `REFUND_AMOUNT_EXCEEDED`, `CAPTURE_FULLY_REFUNDED`).
-//! - `PayPal-Request-Id`: a repeated id gets the first answer again.
-//! - `POST /v1/notifications/verify-webhook-signature`: `SUCCESS` only for
-//!   a transmission this fake sent, with its signature, to this webhook
-//!   id, carrying the very event it sent; `FAILURE` otherwise.
-//!
-//! The buyer's approval (on paypal.com for real) is [`FakePaypal::approve`].
-//! It can answer 429 or 5xx for a while, and send webhooks as PayPal does.
+//! The REST API of the PayPal fake: its handlers and the rules they share
+//! (tokens, outages, request ids, amounts in the currency's decimals).
 
-use std::collections::HashMap;
+use super::*;
 
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
-    routing::{get, post},
-};
-use base64::Engine as _;
-use serde_json::{Value, json};
-
-use super::{Outage, Shared, hex_id, serve};
-
-/// The webhook id the shop is configured with.
-pub const WEBHOOK_ID: &str = "WH-MERCATO-TEST";
-
-#[derive(Debug, Clone)]
-struct Capture {
-    id: String,
-    status: &'static str,
-    value: String,
-    refunded_cents: i64,
-}
-
-#[derive(Debug, Clone)]
-struct Order {
-    id: String,
-    status: &'static str,
-    intent: String,
-    currency: String,
-    value: String,
-    custom_id: String,
-    decline: bool,
-    capture: Option<Capture>,
-}
-
-#[derive(Default)]
-struct Inner {
-    client_id: String,
-    client_secret: String,
-    token_lifetime_secs: u64,
-    tokens: HashMap<String, std::time::Instant>,
-    token_requests: u32,
-    outage: Outage,
-    orders: HashMap<String, Order>,
-    replies: HashMap<(String, String), (StatusCode, Value)>,
-    transmissions: HashMap<String, (String, Value)>,
-    captures: u32,
-    refunds: Vec<Value>,
-    webhook_url: Option<String>,
-}
-
-/// A running fake.
-#[derive(Clone)]
-pub struct FakePaypal {
-    /// Its base URL (for `payments.paypal_base_url`).
-    pub base: String,
-    state: Shared<Inner>,
-}
-
-fn error(status: StatusCode, name: &str, issue: &str, message: &str) -> Response {
+pub(super) fn error(status: StatusCode, name: &str, issue: &str, message: &str) -> Response {
     (
         status,
         Json(json!({
@@ -97,7 +17,7 @@ fn error(status: StatusCode, name: &str, issue: &str, message: &str) -> Response
         .into_response()
 }
 
-fn unprocessable(issue: &str, message: &str) -> Response {
+pub(super) fn unprocessable(issue: &str, message: &str) -> Response {
     error(
         StatusCode::UNPROCESSABLE_ENTITY,
         "UNPROCESSABLE_ENTITY",
@@ -108,7 +28,7 @@ fn unprocessable(issue: &str, message: &str) -> Response {
 
 /// Minor units of a PayPal amount value with exactly the decimals of its
 /// currency (2 here; 0 for JPY and the like).
-fn cents(value: &str, currency: &str) -> Option<i64> {
+pub(super) fn cents(value: &str, currency: &str) -> Option<i64> {
     let decimals = platform::money::minor_units(currency)? as usize;
     let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
     let ok = !whole.is_empty()
@@ -121,7 +41,7 @@ fn cents(value: &str, currency: &str) -> Option<i64> {
 }
 
 /// The inverse of [`cents`].
-fn value_of(cents: i64, currency: &str) -> String {
+pub(super) fn value_of(cents: i64, currency: &str) -> String {
     let decimals = u32::from(platform::money::minor_units(currency).unwrap_or(2));
     if decimals == 0 {
         return cents.to_string();
@@ -135,7 +55,7 @@ fn value_of(cents: i64, currency: &str) -> String {
     )
 }
 
-fn order_json(order: &Order) -> Value {
+pub(super) fn order_json(order: &Order) -> Value {
     let mut unit = json!({
         "reference_id": order.custom_id,
         "custom_id": order.custom_id,
@@ -162,7 +82,7 @@ fn order_json(order: &Order) -> Value {
 }
 
 /// The checks every API call shares: an injected outage, then a token.
-fn gate(inner: &mut Inner, headers: &HeaderMap) -> Result<(), Response> {
+pub(super) fn gate(inner: &mut Inner, headers: &HeaderMap) -> Result<(), Response> {
     if let Some(status) = inner.outage.take() {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
         return Err(error(
@@ -190,7 +110,7 @@ fn gate(inner: &mut Inner, headers: &HeaderMap) -> Result<(), Response> {
     }
 }
 
-fn request_id(headers: &HeaderMap) -> Option<String> {
+pub(super) fn request_id(headers: &HeaderMap) -> Option<String> {
     headers
         .get("paypal-request-id")
         .and_then(|v| v.to_str().ok())
@@ -198,12 +118,12 @@ fn request_id(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The first answer to this `PayPal-Request-Id` on this call, if any.
-fn replay(inner: &Inner, call: &str, id: Option<&String>) -> Option<Response> {
+pub(super) fn replay(inner: &Inner, call: &str, id: Option<&String>) -> Option<Response> {
     let (status, body) = inner.replies.get(&(call.to_owned(), id?.clone()))?;
     Some((*status, Json(body.clone())).into_response())
 }
 
-fn remember(
+pub(super) fn remember(
     inner: &mut Inner,
     call: &str,
     id: Option<String>,
@@ -218,7 +138,11 @@ fn remember(
     (status, Json(body)).into_response()
 }
 
-async fn token(State(state): State<Shared<Inner>>, headers: HeaderMap, body: String) -> Response {
+pub(super) async fn token(
+    State(state): State<Shared<Inner>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
     let mut inner = state.lock().expect("lock");
     if let Some(status) = inner.outage.take() {
         return StatusCode::from_u16(status)
@@ -265,7 +189,7 @@ async fn token(State(state): State<Shared<Inner>>, headers: HeaderMap, body: Str
     .into_response()
 }
 
-async fn create_order(
+pub(super) async fn create_order(
     State(state): State<Shared<Inner>>,
     headers: HeaderMap,
     Json(body): Json<Value>,
@@ -323,7 +247,7 @@ async fn create_order(
     remember(&mut inner, "create", rid, StatusCode::OK, answer)
 }
 
-async fn show_order(
+pub(super) async fn show_order(
     State(state): State<Shared<Inner>>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -338,7 +262,7 @@ async fn show_order(
     }
 }
 
-fn not_found() -> Response {
+pub(super) fn not_found() -> Response {
     error(
         StatusCode::NOT_FOUND,
         "RESOURCE_NOT_FOUND",
@@ -347,7 +271,7 @@ fn not_found() -> Response {
     )
 }
 
-async fn capture_order(
+pub(super) async fn capture_order(
     State(state): State<Shared<Inner>>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -417,7 +341,7 @@ async fn capture_order(
     answer
 }
 
-async fn refund_capture(
+pub(super) async fn refund_capture(
     State(state): State<Shared<Inner>>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -486,7 +410,7 @@ async fn refund_capture(
     remember(&mut inner, "refund", rid, StatusCode::CREATED, refund)
 }
 
-async fn verify(
+pub(super) async fn verify(
     State(state): State<Shared<Inner>>,
     headers: HeaderMap,
     Json(body): Json<Value>,
@@ -521,146 +445,4 @@ async fn verify(
             });
     Json(json!({"verification_status": if genuine { "SUCCESS" } else { "FAILURE" }}))
         .into_response()
-}
-
-impl FakePaypal {
-    /// Starts a fake that knows one REST app; tokens live `token_lifetime_secs`.
-    pub async fn start(client_id: &str, client_secret: &str, token_lifetime_secs: u64) -> Self {
-        let state: Shared<Inner> = Shared::default();
-        {
-            let mut inner = state.lock().expect("lock");
-            inner.client_id = client_id.to_owned();
-            inner.client_secret = client_secret.to_owned();
-            inner.token_lifetime_secs = token_lifetime_secs;
-        }
-        let router = Router::new()
-            .route("/v1/oauth2/token", post(token))
-            .route("/v2/checkout/orders", post(create_order))
-            .route("/v2/checkout/orders/{id}", get(show_order))
-            .route("/v2/checkout/orders/{id}/capture", post(capture_order))
-            .route("/v2/payments/captures/{id}/refund", post(refund_capture))
-            .route("/v1/notifications/verify-webhook-signature", post(verify))
-            .with_state(state.clone());
-        let base = serve(router).await;
-        Self { base, state }
-    }
-
-    /// The next `n` calls answer `status` (429, 500, 503, ...).
-    pub fn fail_next(&self, n: u32, status: u16) {
-        let mut inner = self.state.lock().expect("lock");
-        inner.outage = Outage {
-            remaining: n,
-            status,
-        };
-    }
-
-    /// Sends `CHECKOUT.ORDER.APPROVED` and capture webhooks to `url`, as a
-    /// PayPal app subscribed to them would.
-    pub fn send_webhooks_to(&self, url: &str) {
-        self.state.lock().expect("lock").webhook_url = Some(url.to_owned());
-    }
-
-    /// The buyer approves the order at PayPal (with a funding source that
-    /// the capture will decline when `decline`).
-    pub async fn approve(&self, order_id: &str, decline: bool) {
-        let webhook = {
-            let mut inner = self.state.lock().expect("lock");
-            let order = inner.orders.get_mut(order_id).expect("order at PayPal");
-            assert!(
-                matches!(order.status, "CREATED" | "PAYER_ACTION_REQUIRED"),
-                "approving an order in status {}",
-                order.status
-            );
-            order.status = "APPROVED";
-            order.decline = decline;
-            let resource = order_json(order);
-            inner.webhook_url.clone().map(|url| (url, resource))
-        };
-        if let Some((url, resource)) = webhook {
-            self.send_webhook(&url, "CHECKOUT.ORDER.APPROVED", resource)
-                .await;
-        }
-    }
-
-    /// An order as PayPal shows it.
-    pub fn order(&self, order_id: &str) -> Option<Value> {
-        let inner = self.state.lock().expect("lock");
-        inner.orders.get(order_id).map(order_json)
-    }
-
-    /// Captures made (replays of a `PayPal-Request-Id` not counted).
-    pub fn captures(&self) -> u32 {
-        self.state.lock().expect("lock").captures
-    }
-
-    /// Refunds made.
-    pub fn refunds(&self) -> Vec<Value> {
-        self.state.lock().expect("lock").refunds.clone()
-    }
-
-    /// Tokens issued.
-    pub fn token_requests(&self) -> u32 {
-        self.state.lock().expect("lock").token_requests
-    }
-
-    /// A webhook PayPal would send: its headers and body, signed (the
-    /// fake's verify call will vouch for exactly this body).
-    pub fn signed_webhook(
-        &self,
-        event_type: &str,
-        resource: Value,
-    ) -> (Vec<(String, String)>, String) {
-        let transmission = uuid::Uuid::new_v4().to_string();
-        let event = json!({
-            "id": format!("WH-{}", hex_id(10).to_uppercase()),
-            "event_version": "1.0",
-            "create_time": "2026-11-26T12:00:00.000Z",
-            "resource_type": if event_type.starts_with("CHECKOUT") { "checkout-order" } else { "capture" },
-            "event_type": event_type,
-            "summary": event_type,
-            "resource": resource,
-        });
-        let signature = base64::engine::general_purpose::STANDARD.encode(hex_id(64));
-        self.state
-            .lock()
-            .expect("lock")
-            .transmissions
-            .insert(transmission.clone(), (signature.clone(), event.clone()));
-        let headers = vec![
-            ("paypal-transmission-id".to_owned(), transmission),
-            (
-                "paypal-transmission-time".to_owned(),
-                "2026-11-26T12:00:01Z".to_owned(),
-            ),
-            ("paypal-transmission-sig".to_owned(), signature),
-            (
-                "paypal-cert-url".to_owned(),
-                "https://api.sandbox.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-1d93a270".to_owned(),
-            ),
-            ("paypal-auth-algo".to_owned(), "SHA256withRSA".to_owned()),
-        ];
-        (headers, event.to_string())
-    }
-
-    /// Signs and posts a webhook to `url`; returns the answer's status.
-    pub async fn send_webhook(&self, url: &str, event_type: &str, resource: Value) -> u16 {
-        let (headers, body) = self.signed_webhook(event_type, resource);
-        post_webhook(url, &headers, body).await
-    }
-}
-
-/// Posts a webhook as PayPal does; returns the answer's status.
-pub async fn post_webhook(url: &str, headers: &[(String, String)], body: String) -> u16 {
-    let mut request = reqwest::Client::new()
-        .post(url)
-        .header("content-type", "application/json");
-    for (name, value) in headers {
-        request = request.header(name, value);
-    }
-    request
-        .body(body)
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0)
 }
