@@ -7,9 +7,9 @@ use contracts::clients::{
     ClientError,
     catalog::{CatalogClient, VariantInfo},
 };
+use contracts::ids::VariantId;
 use futures::future::BoxFuture;
 use platform::discovery::{Peer, Retry};
-use uuid::Uuid;
 
 /// Reads variants from the catalog's API, within a timeout, from another
 /// instance when one cannot be reached.
@@ -37,7 +37,10 @@ fn unavailable(detail: impl ToString) -> ClientError {
 }
 
 impl CatalogClient for HttpCatalog {
-    fn variant(&self, variant_id: Uuid) -> BoxFuture<'_, Result<Option<VariantInfo>, ClientError>> {
+    fn variant(
+        &self,
+        variant_id: VariantId,
+    ) -> BoxFuture<'_, Result<Option<VariantInfo>, ClientError>> {
         Box::pin(async move {
             let traceparent = platform::telemetry::outgoing_traceparent();
             let response = self

@@ -7,8 +7,8 @@ use contracts::clients::{
     ClientError,
     cart::{CartCaller, CartClient, CartSnapshot, OrderedUnits},
 };
+use contracts::ids::{CartId, CustomerId, OrderId};
 use futures::future::BoxFuture;
-use uuid::Uuid;
 
 use crate::service::CartService;
 
@@ -18,12 +18,12 @@ pub struct InProcessCart(pub Arc<CartService>);
 impl CartClient for InProcessCart {
     fn cart<'a>(
         &'a self,
-        cart_id: Uuid,
+        cart_id: CartId,
         caller: CartCaller<'a>,
     ) -> BoxFuture<'a, Result<Option<CartSnapshot>, ClientError>> {
         Box::pin(async move {
             self.0
-                .snapshot(cart_id, caller.customer_id)
+                .snapshot(cart_id.uuid(), caller.customer_id.map(CustomerId::uuid))
                 .await
                 .map_err(|e| ClientError::Unavailable {
                     service: "cart",
@@ -34,14 +34,14 @@ impl CartClient for InProcessCart {
 
     fn checkout<'a>(
         &'a self,
-        cart_id: Uuid,
+        cart_id: CartId,
         _caller: CartCaller<'a>,
-        order_id: Uuid,
+        order_id: OrderId,
         units: &'a [OrderedUnits],
     ) -> BoxFuture<'a, Result<(), ClientError>> {
         Box::pin(async move {
             self.0
-                .checkout(cart_id, order_id, units)
+                .checkout(cart_id.uuid(), order_id.uuid(), units)
                 .await
                 .map_err(|e| ClientError::Unavailable {
                     service: "cart",

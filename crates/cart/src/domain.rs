@@ -36,18 +36,6 @@ pub fn check_quantity(quantity: i64) -> Result<(), String> {
     }
 }
 
-/// A line's total, or None on overflow.
-pub fn line_total(quantity: i64, unit_price: i64) -> Option<i64> {
-    quantity.checked_mul(unit_price)
-}
-
-/// The sum of line totals, or None on overflow.
-pub fn subtotal(lines: impl IntoIterator<Item = (i64, i64)>) -> Option<i64> {
-    lines
-        .into_iter()
-        .try_fold(0i64, |sum, (q, p)| sum.checked_add(line_total(q, p)?))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,11 +62,5 @@ mod tests {
             refused_add(5, 6, 10),
             CartError::OutOfStock { available: 10 }
         ));
-    }
-
-    #[test]
-    fn totals_are_exact_and_overflow_is_caught() {
-        assert_eq!(subtotal([(2, 1999), (1, 1)]), Some(3999));
-        assert_eq!(subtotal([(2, i64::MAX)]), None);
     }
 }

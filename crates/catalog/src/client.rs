@@ -8,8 +8,8 @@ use contracts::clients::{
     ClientError,
     catalog::{CatalogClient, VariantInfo},
 };
+use contracts::ids::VariantId;
 use futures::future::BoxFuture;
-use uuid::Uuid;
 
 use crate::service::CatalogService;
 
@@ -17,10 +17,13 @@ use crate::service::CatalogService;
 pub struct InProcessCatalog(pub Arc<CatalogService>);
 
 impl CatalogClient for InProcessCatalog {
-    fn variant(&self, variant_id: Uuid) -> BoxFuture<'_, Result<Option<VariantInfo>, ClientError>> {
+    fn variant(
+        &self,
+        variant_id: VariantId,
+    ) -> BoxFuture<'_, Result<Option<VariantInfo>, ClientError>> {
         Box::pin(async move {
             self.0
-                .variant(variant_id)
+                .variant(variant_id.uuid())
                 .await
                 .map_err(|e| ClientError::Unavailable {
                     service: "catalog",

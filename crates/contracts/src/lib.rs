@@ -4,3 +4,4 @@
 pub mod checkout;
 pub mod clients;
 pub mod events;
+pub mod ids;

@@ -9,10 +9,10 @@ use contracts::clients::{
     ClientError,
     cart::{CartCaller, CartClient, CartLine, CartSnapshot, OrderedUnits},
 };
+use contracts::ids::{CartId, CustomerId, OrderId, VariantId};
 use futures::future::BoxFuture;
 use platform::discovery::{Peer, Retry};
 use serde::Deserialize;
-use uuid::Uuid;
 
 /// Reads carts from the cart service's API, within a timeout, from another
 /// instance when one cannot be reached.
@@ -35,15 +35,15 @@ impl HttpCart {
 /// The parts of the cart API's answer checkout reads.
 #[derive(Deserialize)]
 struct CartBody {
-    id: Uuid,
-    customer_id: Option<Uuid>,
+    id: CartId,
+    customer_id: Option<CustomerId>,
     currency: String,
     items: Vec<ItemBody>,
 }
 
 #[derive(Deserialize)]
 struct ItemBody {
-    variant_id: Uuid,
+    variant_id: VariantId,
     sku: String,
     product_name: String,
     variant_title: String,
@@ -81,7 +81,7 @@ fn with_caller(
 impl CartClient for HttpCart {
     fn cart<'a>(
         &'a self,
-        cart_id: Uuid,
+        cart_id: CartId,
         caller: CartCaller<'a>,
     ) -> BoxFuture<'a, Result<Option<CartSnapshot>, ClientError>> {
         Box::pin(async move {
@@ -123,9 +123,9 @@ impl CartClient for HttpCart {
 
     fn checkout<'a>(
         &'a self,
-        cart_id: Uuid,
+        cart_id: CartId,
         caller: CartCaller<'a>,
-        order_id: Uuid,
+        order_id: OrderId,
         units: &'a [OrderedUnits],
     ) -> BoxFuture<'a, Result<(), ClientError>> {
         Box::pin(async move {

@@ -22,6 +22,28 @@ impl Money {
             currency: currency.to_owned(),
         }
     }
+
+    /// `quantity` units at this price; None on overflow.
+    pub fn times(&self, quantity: i64) -> Option<Self> {
+        Some(Self::new(
+            line_total(quantity, self.amount)?,
+            &self.currency,
+        ))
+    }
+}
+
+/// A line's total in minor units, `quantity` × `unit_price`; None on
+/// overflow. The one rule for carts and orders alike.
+pub fn line_total(quantity: i64, unit_price: i64) -> Option<i64> {
+    quantity.checked_mul(unit_price)
+}
+
+/// The sum of the totals of `(quantity, unit_price)` lines; None on
+/// overflow.
+pub fn subtotal(lines: impl IntoIterator<Item = (i64, i64)>) -> Option<i64> {
+    lines.into_iter().try_fold(0i64, |sum, (quantity, price)| {
+        sum.checked_add(line_total(quantity, price)?)
+    })
 }
 
 /// Active ISO 4217 codes with their minor-unit exponent.
@@ -228,6 +250,16 @@ pub fn display(amount: i64, currency: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn totals_are_exact_and_overflow_is_caught() {
+        assert_eq!(subtotal([(2, 1999), (1, 1)]), Some(3999));
+        assert_eq!(subtotal([(2, i64::MAX)]), None);
+        assert_eq!(subtotal([(1, i64::MAX), (1, 1)]), None);
+        let price = Money::new(1999, "EUR");
+        assert_eq!(price.times(3), Some(Money::new(5997, "EUR")));
+        assert_eq!(price.times(i64::MAX), None);
+    }
 
     #[test]
     fn amounts_are_shown_with_their_currency_and_exponent() {

@@ -166,7 +166,7 @@ pub(super) async fn checkout(
         .lines
         .iter()
         .map(|l| contracts::clients::cart::OrderedUnits {
-            variant_id: l.variant_id,
+            variant_id: l.variant_id.into(),
             quantity: l.quantity,
         })
         .collect();

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::{domain, service::CartView};
+use crate::service::CartView;
 
 /// `POST /carts`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -108,18 +108,19 @@ impl TryFrom<CartView> for CartOut {
 
     fn try_from(view: CartView) -> anyhow::Result<Self> {
         let currency = view.cart.currency;
-        let subtotal = domain::subtotal(view.items.iter().map(|i| (i.quantity, i.unit_price)))
-            .ok_or_else(|| anyhow::anyhow!("cart total overflows"))?;
+        let subtotal =
+            platform::money::subtotal(view.items.iter().map(|i| (i.quantity, i.unit_price)))
+                .ok_or_else(|| anyhow::anyhow!("cart total overflows"))?;
         let items = view
             .items
             .into_iter()
             .map(|i| ItemOut {
                 id: i.id,
                 variant_id: i.variant_id,
-                line_total: Money::new(
-                    domain::line_total(i.quantity, i.unit_price).unwrap_or(i64::MAX),
-                    &currency,
-                ),
+                // Within the subtotal, checked above.
+                line_total: Money::new(i.unit_price, &currency)
+                    .times(i.quantity)
+                    .unwrap_or_else(|| Money::new(i64::MAX, &currency)),
                 sku: i.sku,
                 product_name: i.product_name,
                 variant_title: i.variant_title,

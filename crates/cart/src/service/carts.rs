@@ -74,13 +74,13 @@ impl CartService {
         };
         let items = store::items(self.db.pool(), cart.id).await?;
         Ok(Some(CartSnapshot {
-            id: cart.id,
-            customer_id: cart.customer_id,
+            id: cart.id.into(),
+            customer_id: cart.customer_id.map(Into::into),
             currency: cart.currency,
             items: items
                 .into_iter()
                 .map(|i| CartLine {
-                    variant_id: i.variant_id,
+                    variant_id: i.variant_id.into(),
                     sku: i.sku,
                     product_name: i.product_name,
                     variant_title: i.variant_title,

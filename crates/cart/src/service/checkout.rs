@@ -40,7 +40,7 @@ impl CartService {
         if eventbus::inbox::claim(&mut tx, "cart-orders", order_id).await? {
             store::lock(&mut tx, cart_id, now_millis()).await?;
             for unit in units {
-                store::take(&mut tx, cart_id, unit.variant_id, unit.quantity).await?;
+                store::take(&mut tx, cart_id, unit.variant_id.uuid(), unit.quantity).await?;
             }
         }
         tx.commit().await?;
@@ -71,7 +71,7 @@ impl CartService {
             .lines
             .iter()
             .map(|l| OrderedUnits {
-                variant_id: l.variant_id,
+                variant_id: l.variant_id.into(),
                 quantity: l.quantity,
             })
             .collect();

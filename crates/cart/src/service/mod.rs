@@ -72,7 +72,7 @@ impl CartService {
     }
 
     async fn variant(&self, variant_id: Uuid) -> Result<VariantInfo> {
-        match self.catalog.variant(variant_id).await {
+        match self.catalog.variant(variant_id.into()).await {
             Ok(Some(info)) => Ok(info),
             Ok(None) => Err(CartError::NotFound("variant")),
             Err(ClientError::Unavailable { detail, .. }) => {

@@ -146,8 +146,10 @@ impl CatalogService {
         let reserved: Option<i64> = row.try_get("reserved")?;
         let product_id: String = row.try_get("product_id")?;
         Ok(Some(contracts::clients::catalog::VariantInfo {
-            variant_id,
-            product_id: Uuid::parse_str(&product_id).context("stored product id")?,
+            variant_id: variant_id.into(),
+            product_id: Uuid::parse_str(&product_id)
+                .context("stored product id")?
+                .into(),
             sku: row.try_get("sku")?,
             product_name: row.try_get("name")?,
             variant_title: row.try_get("title")?,

@@ -2,17 +2,17 @@
 
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::ClientError;
+use crate::ids::{CartId, CustomerId, OrderId, VariantId};
 
 /// A cart as checkout sees it: its lines with their price snapshots.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CartSnapshot {
-    /// Cart id.
-    pub id: Uuid,
+    /// The cart.
+    pub id: CartId,
     /// Owner, or None for a guest cart.
-    pub customer_id: Option<Uuid>,
+    pub customer_id: Option<CustomerId>,
     /// ISO 4217 code of every line.
     pub currency: String,
     /// Lines, in the order added.
@@ -23,12 +23,12 @@ pub struct CartSnapshot {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CartLine {
     /// The variant: one of its product's `variants[].id`.
-    pub variant_id: Uuid,
+    pub variant_id: VariantId,
     /// The stock-keeping unit: unique in the catalog, 1 to 64 characters.
     pub sku: String,
-    /// Product name.
+    /// The product's name when the line was added.
     pub product_name: String,
-    /// Variant title.
+    /// The variant's title when the line was added.
     pub variant_title: String,
     /// Units of the variant on this line (1 to 99).
     pub quantity: i64,
@@ -41,7 +41,7 @@ pub struct CartLine {
 #[derive(Debug, Clone, Copy)]
 pub struct CartCaller<'a> {
     /// The customer, if the request carried a token.
-    pub customer_id: Option<Uuid>,
+    pub customer_id: Option<CustomerId>,
     /// The request's bearer token, forwarded when the cart is remote.
     pub bearer: Option<&'a str>,
 }
@@ -50,7 +50,7 @@ pub struct CartCaller<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderedUnits {
     /// The variant: one of its product's `variants[].id`.
-    pub variant_id: Uuid,
+    pub variant_id: VariantId,
     /// Units of the variant on this line (1 to 99).
     pub quantity: i64,
 }
@@ -61,7 +61,7 @@ pub trait CartClient: Send + Sync + 'static {
     /// The cart, if the caller may see it.
     fn cart<'a>(
         &'a self,
-        cart_id: Uuid,
+        cart_id: CartId,
         caller: CartCaller<'a>,
     ) -> BoxFuture<'a, Result<Option<CartSnapshot>, ClientError>>;
 
@@ -69,9 +69,9 @@ pub trait CartClient: Send + Sync + 'static {
     /// does the same on `order.placed`; whichever comes first counts).
     fn checkout<'a>(
         &'a self,
-        cart_id: Uuid,
+        cart_id: CartId,
         caller: CartCaller<'a>,
-        order_id: Uuid,
+        order_id: OrderId,
         units: &'a [OrderedUnits],
     ) -> BoxFuture<'a, Result<(), ClientError>>;
 }

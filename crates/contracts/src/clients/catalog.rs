@@ -2,22 +2,22 @@
 
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::ClientError;
+use crate::ids::{ProductId, VariantId};
 
 /// A purchasable variant with its current price and stock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VariantInfo {
-    /// Variant id.
-    pub variant_id: Uuid,
+    /// The variant.
+    pub variant_id: VariantId,
     /// Its product.
-    pub product_id: Uuid,
+    pub product_id: ProductId,
     /// The stock-keeping unit: unique in the catalog, 1 to 64 characters.
     pub sku: String,
-    /// Product name.
+    /// Its product's name, as shoppers see it.
     pub product_name: String,
-    /// Variant title.
+    /// What tells the variant apart, e.g. `Large / Blue`.
     pub variant_title: String,
     /// Price in minor units.
     pub price: i64,
@@ -30,5 +30,8 @@ pub struct VariantInfo {
 /// Reads the catalog. Unknown and unpublished variants are `None`.
 pub trait CatalogClient: Send + Sync + 'static {
     /// The variant, if it can be bought.
-    fn variant(&self, variant_id: Uuid) -> BoxFuture<'_, Result<Option<VariantInfo>, ClientError>>;
+    fn variant(
+        &self,
+        variant_id: VariantId,
+    ) -> BoxFuture<'_, Result<Option<VariantInfo>, ClientError>>;
 }

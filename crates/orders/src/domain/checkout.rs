@@ -1,4 +1,4 @@
-//! Checkout rules: order numbers and totals, in integer minor units.
+//! Checkout rules: order numbers (totals are `platform::money`'s).
 
 /// Crockford's base 32: no I, L, O or U, so a number read aloud or
 /// typed from a receipt is not mistaken.
@@ -20,18 +20,6 @@ pub fn order_number(random: u64) -> String {
     out
 }
 
-/// A line's total, or None on overflow.
-pub fn line_total(quantity: i64, unit_price: i64) -> Option<i64> {
-    quantity.checked_mul(unit_price)
-}
-
-/// The sum of line totals, or None on overflow.
-pub fn subtotal(lines: impl IntoIterator<Item = (i64, i64)>) -> Option<i64> {
-    lines
-        .into_iter()
-        .try_fold(0i64, |sum, (q, p)| sum.checked_add(line_total(q, p)?))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,11 +33,5 @@ mod tests {
         assert_eq!(n.len(), 11);
         assert!(n.chars().all(|c| c == '-' || ALPHABET.contains(&(c as u8))));
         assert_ne!(order_number(1), order_number(2));
-    }
-
-    #[test]
-    fn totals_are_exact_and_overflow_is_caught() {
-        assert_eq!(subtotal([(2, 1999), (1, 1)]), Some(3999));
-        assert_eq!(subtotal([(2, i64::MAX)]), None);
     }
 }

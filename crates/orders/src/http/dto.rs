@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::{domain::checkout, store::Order};
+use crate::store::Order;
 
 /// `POST /orders`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -189,9 +189,9 @@ impl From<&Order> for OrderOut {
                     quantity: i.quantity,
                     unit_price: money(i.unit_price),
                     // Checked when the order was placed.
-                    line_total: money(
-                        checkout::line_total(i.quantity, i.unit_price).unwrap_or(i64::MAX),
-                    ),
+                    line_total: money(i.unit_price)
+                        .times(i.quantity)
+                        .unwrap_or_else(|| money(i64::MAX)),
                 })
                 .collect(),
             subtotal: money(o.subtotal),

@@ -103,9 +103,9 @@ impl OrdersService {
         let cart = self
             .cart
             .cart(
-                input.cart_id,
+                input.cart_id.into(),
                 CartCaller {
-                    customer_id: caller.map(|c| c.id),
+                    customer_id: caller.map(|c| c.id.into()),
                     bearer,
                 },
             )
@@ -115,8 +115,9 @@ impl OrdersService {
         if cart.items.is_empty() {
             return Err(OrderError::field("cart_id", "the cart is empty"));
         }
-        let subtotal = checkout::subtotal(cart.items.iter().map(|i| (i.quantity, i.unit_price)))
-            .ok_or_else(|| OrderError::field("cart_id", "the cart's total is too large"))?;
+        let subtotal =
+            platform::money::subtotal(cart.items.iter().map(|i| (i.quantity, i.unit_price)))
+                .ok_or_else(|| OrderError::field("cart_id", "the cart's total is too large"))?;
         let now = now_millis();
         let mut order = Order {
             // A guest order's id is its only key: random, not time-ordered.
@@ -137,7 +138,7 @@ impl OrdersService {
                 .items
                 .iter()
                 .map(|i| Line {
-                    variant_id: i.variant_id,
+                    variant_id: i.variant_id.uuid(),
                     sku: i.sku.clone(),
                     product_name: i.product_name.clone(),
                     variant_title: i.variant_title.clone(),
@@ -176,7 +177,7 @@ impl OrdersService {
                     .collect(),
                 total: order.total,
                 currency: order.currency.clone(),
-                cart_id: Some(cart.id),
+                cart_id: Some(cart.id.uuid()),
                 payment_provider: order.payment_provider.clone(),
             };
             let mut tx = self.db.begin_write().await?;
@@ -212,15 +213,19 @@ impl OrdersService {
                 .items
                 .iter()
                 .map(|l| OrderedUnits {
-                    variant_id: l.variant_id,
+                    variant_id: l.variant_id.into(),
                     quantity: l.quantity,
                 })
                 .collect();
             let caller = CartCaller {
-                customer_id: order.customer_id,
+                customer_id: order.customer_id.map(Into::into),
                 bearer,
             };
-            if let Err(e) = self.cart.checkout(cart.id, caller, order.id, &units).await {
+            if let Err(e) = self
+                .cart
+                .checkout(cart.id, caller, order.id.into(), &units)
+                .await
+            {
                 tracing::warn!(order.id = %order.id, error.message = %e, "emptying the cart failed; order.placed will");
             }
             metrics::counter!("orders_placed_total").increment(1);

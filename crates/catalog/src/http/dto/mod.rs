@@ -408,8 +408,8 @@ pub struct VariantInfoOut {
 impl From<contracts::clients::catalog::VariantInfo> for VariantInfoOut {
     fn from(v: contracts::clients::catalog::VariantInfo) -> Self {
         Self {
-            variant_id: v.variant_id,
-            product_id: v.product_id,
+            variant_id: v.variant_id.uuid(),
+            product_id: v.product_id.uuid(),
             sku: v.sku,
             product_name: v.product_name,
             variant_title: v.variant_title,
