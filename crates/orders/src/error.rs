@@ -12,7 +12,7 @@ use axum::{
 };
 use platform::{FieldError, Problem};
 
-use crate::domain::order::InvalidTransition;
+use crate::domain::lifecycle::InvalidTransition;
 
 /// Everything an orders request can fail with.
 #[derive(Debug, thiserror::Error)]

@@ -1,4 +1,5 @@
-//! SQL of the orders service: the `orders` table.
+//! SQL of the orders service: the `orders` table, to and from the
+//! [`Order`] aggregate.
 
 use platform::{
     address::{Address, AddressFields},
@@ -10,59 +11,10 @@ use uuid::Uuid;
 
 pub use platform::db::Exec;
 
-use crate::domain::order::{
-    CancelReason, HistoryEntry, Lifecycle, PaymentStatus, Status, Tracking,
+use crate::domain::{
+    lifecycle::{CancelReason, HistoryEntry, Lifecycle, PaymentStatus, Status, Tracking},
+    order::Order,
 };
-
-/// An order as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Order {
-    pub id: Uuid,
-    /// Human-friendly number.
-    pub number: String,
-    /// Owner, or None for a guest order.
-    pub customer_id: Option<Uuid>,
-    /// Where to mail.
-    pub email: String,
-    /// ISO 4217 code of every amount.
-    pub currency: String,
-    /// Sum of line totals.
-    pub subtotal: i64,
-    /// Shipping.
-    pub shipping_total: i64,
-    /// Tax.
-    pub tax_total: i64,
-    /// What is charged.
-    pub total: i64,
-    /// Lines, as in the cart when ordered.
-    pub items: Vec<Line>,
-    /// Where it goes.
-    pub shipping_address: Address,
-    /// `test`, `stripe`, `paypal`.
-    pub payment_provider: String,
-    /// Status, payment status, history.
-    pub lifecycle: Lifecycle,
-    /// Bumped by every update.
-    pub version: i64,
-    /// Unix ms.
-    pub created_at: i64,
-    /// Unix ms.
-    pub updated_at: i64,
-}
-
-/// A line of an order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Line {
-    pub variant_id: Uuid,
-    pub sku: String,
-    /// Product name when ordered.
-    pub product_name: String,
-    /// Variant title when ordered.
-    pub variant_title: String,
-    pub quantity: i64,
-    /// Minor units.
-    pub unit_price: i64,
-}
 
 #[derive(Serialize, Deserialize)]
 struct HistoryJson {

@@ -1,4 +1,5 @@
-//! SQL of the payments service: `order_due`, `payment` and `refund`.
+//! SQL of the payments service: `order_due`, `payment` and `refund`, to
+//! and from the aggregates in [`crate::domain::payment`].
 
 use platform::db::uuid_column as id;
 use sqlx::{Row as _, any::AnyRow};
@@ -6,79 +7,7 @@ use uuid::Uuid;
 
 pub use platform::db::Exec;
 
-use crate::domain::payment::Status;
-
-/// What an order owes (from `order.placed`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Due {
-    /// The order.
-    pub order_id: Uuid,
-    /// Its customer, None for a guest.
-    pub customer_id: Option<Uuid>,
-    /// Where to mail.
-    pub email: String,
-    /// Minor units.
-    pub amount: i64,
-    /// ISO 4217 code.
-    pub currency: String,
-    /// Chosen provider.
-    pub provider: String,
-    /// order.cancelled arrived.
-    pub cancelled: bool,
-}
-
-/// A payment as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Payment {
-    pub id: Uuid,
-    /// The order it pays.
-    pub order_id: Uuid,
-    /// The order's customer, None for a guest.
-    pub customer_id: Option<Uuid>,
-    /// Where to mail.
-    pub email: String,
-    /// Provider name.
-    pub provider: String,
-    /// The provider's id of it; empty while a provider outage keeps it
-    /// from being opened there.
-    pub provider_ref: String,
-    /// Where it is.
-    pub status: Status,
-    /// Minor units.
-    pub amount: i64,
-    /// ISO 4217 code.
-    pub currency: String,
-    /// Refunded or being refunded.
-    pub refunded_amount: i64,
-    /// Why it failed.
-    pub failure_code: Option<String>,
-    /// For the client (Stripe).
-    pub client_secret: Option<String>,
-    /// For the customer (PayPal).
-    pub approval_url: Option<String>,
-    /// Unix ms.
-    pub created_at: i64,
-    /// Unix ms.
-    pub updated_at: i64,
-}
-
-/// A refund as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refund {
-    pub id: Uuid,
-    /// Its payment.
-    pub payment_id: Uuid,
-    /// Minor units.
-    pub amount: i64,
-    /// pending | succeeded | failed.
-    pub status: String,
-    /// The provider's id of it.
-    pub provider_ref: Option<String>,
-    /// Why (an admin's refund, an order cancelled).
-    pub reason: String,
-    /// Unix ms.
-    pub created_at: i64,
-}
+use crate::domain::payment::{Due, Payment, Refund, Status};
 
 fn customer(row: &AnyRow) -> Result<Option<Uuid>, sqlx::Error> {
     platform::db::optional_uuid_column(row, "customer_id")

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use platform::{FieldError, money::is_currency};
+use uuid::Uuid;
 
 use super::slug;
 
@@ -219,6 +220,54 @@ fn check_map(err: &mut impl FnMut(String, String), field: &str, map: &BTreeMap<S
 /// The lowest variant price: what the list filters and sorts by.
 pub fn min_price(variants: &[VariantInput]) -> i64 {
     variants.iter().map(|v| v.price).min().unwrap_or(0)
+}
+
+/// A variant of a product, with its available stock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Variant {
+    /// Its id: what carts and orders hold.
+    pub id: Uuid,
+    /// Unique in the catalog; stock is kept per SKU.
+    pub sku: String,
+    /// What tells it apart to a shopper, e.g. `Large / Blue`.
+    pub title: String,
+    /// The option values that make it, e.g. `{"size": "L"}`.
+    pub options: BTreeMap<String, String>,
+    /// The price of one unit, in minor units of the product's currency.
+    pub price: i64,
+    /// On hand minus reserved, never below 0.
+    pub available: i64,
+}
+
+/// A product, whole: its variants, categories and public face.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    /// Its id.
+    pub id: Uuid,
+    /// Its URL name, unique in the catalog.
+    pub slug: String,
+    /// Shown to shoppers.
+    pub name: String,
+    /// Plain text for the product page.
+    pub description: String,
+    /// Only published products are public.
+    pub status: Status,
+    /// The categories it is listed under.
+    pub category_ids: Vec<Uuid>,
+    /// Image URLs, in display order.
+    pub images: Vec<String>,
+    /// Free-form attributes shoppers can filter by.
+    pub attributes: BTreeMap<String, serde_json::Value>,
+    /// Currency of every price.
+    pub currency: String,
+    /// Lowest variant price (what lists sort by).
+    pub min_price: i64,
+    /// Variants, in their order.
+    pub variants: Vec<Variant>,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms.
+    pub updated_at: i64,
 }
 
 #[cfg(test)]

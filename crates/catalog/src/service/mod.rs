@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::{
     config::CatalogConfig,
     domain::{
-        product::{self, ProductInput, Status},
+        product::{self, Product, ProductInput, Status},
         slug, stock,
     },
     error::{CatalogError, Result},
@@ -28,7 +28,7 @@ use crate::{
     store::{
         categories::{self, Category},
         inventory::{self, Levels},
-        products::{self, After, Filter, Product, Sort},
+        products::{self, After, Filter, Sort},
     },
 };
 

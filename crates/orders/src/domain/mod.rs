@@ -1,4 +1,5 @@
 //! Order rules, without I/O.
 
 pub mod checkout;
+pub mod lifecycle;
 pub mod order;

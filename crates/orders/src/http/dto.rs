@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::store::Order;
+use crate::domain::order::Order;
 
 /// `POST /orders`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -224,9 +224,9 @@ fn status() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
         .schema_type(utoipa::openapi::Type::String)
         .enum_values(Some(
-            crate::domain::order::Status::ALL
+            crate::domain::lifecycle::Status::ALL
                 .into_iter()
-                .map(crate::domain::order::Status::as_str),
+                .map(crate::domain::lifecycle::Status::as_str),
         ))
         .build()
 }

@@ -22,10 +22,12 @@ use super::{
     dto::{CancelIn, OrderListQuery, OrderOut, OrderPage, PlaceOrderIn, ShipIn},
 };
 use crate::{
-    domain::order::{Status, Tracking},
+    domain::{
+        lifecycle::{Status, Tracking},
+        order::Order,
+    },
     error::{OrderError, Result},
     service::{Idempotency, PlaceOrder, Placed},
-    store::Order,
 };
 
 fn id(raw: &str) -> Result<Uuid> {

@@ -36,10 +36,11 @@ use crate::{
     config::OrdersConfig,
     domain::{
         checkout,
-        order::{CancelReason, Lifecycle, Status, Tracking},
+        lifecycle::{CancelReason, Status, Tracking},
+        order::{Line, NewOrder, Order, PlaceError},
     },
     error::{OrderError, Result},
-    store::{self, Filter, Line, Order},
+    store::{self, Filter},
 };
 
 mod place;

@@ -112,29 +112,17 @@ impl OrdersService {
             .await
             .map_err(|ClientError::Unavailable { detail, .. }| OrderError::CartUnavailable(detail))?
             .ok_or(OrderError::NotFound("cart"))?;
-        if cart.items.is_empty() {
-            return Err(OrderError::field("cart_id", "the cart is empty"));
-        }
-        let subtotal =
-            platform::money::subtotal(cart.items.iter().map(|i| (i.quantity, i.unit_price)))
-                .ok_or_else(|| OrderError::field("cart_id", "the cart's total is too large"))?;
-        let now = now_millis();
-        let mut order = Order {
+        let new = NewOrder {
             // A guest order's id is its only key: random, not time-ordered.
             id: if caller.is_some() {
                 Uuid::now_v7()
             } else {
                 Uuid::new_v4()
             },
-            number: String::new(),
             customer_id: caller.map(|c| c.id),
             email: email.as_str().to_owned(),
             currency: cart.currency.clone(),
-            subtotal,
-            shipping_total: 0,
-            tax_total: 0,
-            total: subtotal,
-            items: cart
+            lines: cart
                 .items
                 .iter()
                 .map(|i| Line {
@@ -148,16 +136,19 @@ impl OrdersService {
                 .collect(),
             shipping_address: address,
             payment_provider: input.payment_provider.clone(),
-            lifecycle: Lifecycle::placed(now),
-            version: 0,
-            created_at: now,
-            updated_at: now,
         };
+        let number = checkout::order_number(random_bits());
+        let mut order = Order::place(new, number, now_millis()).map_err(|e| match e {
+            PlaceError::Empty => OrderError::field("cart_id", "the cart is empty"),
+            PlaceError::TooLarge => OrderError::field("cart_id", "the cart's total is too large"),
+        })?;
         // A number clash is astronomically rare; a fresh one settles it.
         let mut attempt = 0;
         loop {
             attempt += 1;
-            order.number = checkout::order_number(random_bits());
+            if attempt > 1 {
+                order.number = checkout::order_number(random_bits());
+            }
             let body = render(&order)?;
             let placed = OrderPlaced {
                 order_id: order.id,

@@ -1,6 +1,8 @@
 //! A payment's states: `pending` -> `succeeded` | `failed`; a succeeded
 //! payment is refunded in one or more parts, never beyond what was taken.
 
+use uuid::Uuid;
+
 /// Where a payment is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -102,9 +104,127 @@ pub fn refund_amount(
     Ok(wanted)
 }
 
+/// What an order owes (from `order.placed`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    /// The order.
+    pub order_id: Uuid,
+    /// Its customer, None for a guest.
+    pub customer_id: Option<Uuid>,
+    /// Where to mail.
+    pub email: String,
+    /// Minor units.
+    pub amount: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Chosen provider.
+    pub provider: String,
+    /// order.cancelled arrived.
+    pub cancelled: bool,
+}
+
+/// A payment of one order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    /// UUIDv7 for a customer's payment; random for a guest's, whose
+    /// capability it is.
+    pub id: Uuid,
+    /// The order it pays.
+    pub order_id: Uuid,
+    /// The order's customer, None for a guest.
+    pub customer_id: Option<Uuid>,
+    /// Where to mail.
+    pub email: String,
+    /// Provider name.
+    pub provider: String,
+    /// The provider's id of it; empty while a provider outage keeps it
+    /// from being opened there.
+    pub provider_ref: String,
+    /// Where it is.
+    pub status: Status,
+    /// Minor units.
+    pub amount: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Refunded or being refunded.
+    pub refunded_amount: i64,
+    /// Why it failed.
+    pub failure_code: Option<String>,
+    /// For the client (Stripe).
+    pub client_secret: Option<String>,
+    /// For the customer (PayPal).
+    pub approval_url: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms.
+    pub updated_at: i64,
+}
+
+/// A refund of part or all of a payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    /// New per attempt; the provider's idempotency key for it.
+    pub id: Uuid,
+    /// Its payment.
+    pub payment_id: Uuid,
+    /// Minor units.
+    pub amount: i64,
+    /// pending | succeeded | failed.
+    pub status: String,
+    /// The provider's id of it.
+    pub provider_ref: Option<String>,
+    /// Why (an admin's refund, an order cancelled).
+    pub reason: String,
+    /// Unix ms.
+    pub created_at: i64,
+}
+
+impl Payment {
+    /// What a refund of `asked` (or of all that remains) would return, by
+    /// [`refund_amount`]'s rules.
+    pub fn refund(&self, asked: Option<i64>) -> Result<i64, RefundRefused> {
+        refund_amount(self.status, self.amount, self.refunded_amount, asked)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_payment_refunds_what_remains_of_it_and_no_more() {
+        let payment = Payment {
+            id: Uuid::nil(),
+            order_id: Uuid::nil(),
+            customer_id: None,
+            email: "guest@example.com".into(),
+            provider: "test".into(),
+            provider_ref: "pi_1".into(),
+            status: Status::PartiallyRefunded,
+            amount: 1000,
+            currency: "EUR".into(),
+            refunded_amount: 600,
+            failure_code: None,
+            client_secret: None,
+            approval_url: None,
+            created_at: 0,
+            updated_at: 0,
+        };
+        assert_eq!(payment.refund(None), Ok(400));
+        assert_eq!(
+            payment.refund(Some(401)),
+            Err(RefundRefused::TooMuch { remaining: 400 })
+        );
+        let pending = Payment {
+            status: Status::Pending,
+            refunded_amount: 0,
+            ..payment
+        };
+        assert_eq!(
+            pending.refund(None),
+            Err(RefundRefused::NotRefundable("pending"))
+        );
+    }
 
     #[test]
     fn refunds_default_to_what_remains_and_never_exceed_it() {

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::store::{Payment, Refund};
+use crate::domain::payment::{Payment, Refund};
 
 /// `GET /payments?order_id=`.
 #[derive(Debug, Deserialize, IntoParams)]

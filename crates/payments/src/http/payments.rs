@@ -20,9 +20,9 @@ use super::{
     dto::{ConfirmIn, PaymentList, PaymentListQuery, PaymentOut, RefundIn, RefundOut},
 };
 use crate::{
+    domain::payment::{Payment, Refund},
     error::{PaymentError, Result},
     service::{Idempotency, Refunded},
-    store::{Payment, Refund},
 };
 
 fn id(raw: &str) -> Result<Uuid> {

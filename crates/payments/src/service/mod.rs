@@ -22,14 +22,14 @@ use uuid::Uuid;
 
 use crate::{
     config::PaymentsConfig,
-    domain::payment::{self, RefundRefused, Status},
+    domain::payment::{Due, Payment, Refund, RefundRefused, Status},
     error::{PaymentError, Result},
     providers::{
         Confirmation, Happened, NewPayment, OpenedPayment, Outcome, PaymentProvider, ProviderError,
         paypal::{PaypalProvider, PaypalSettings},
         stripe::{StripeProvider, StripeSettings},
     },
-    store::{self, Due, Payment, Refund},
+    store,
 };
 use secrecy::{ExposeSecret as _, SecretString};
 

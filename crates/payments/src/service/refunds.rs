@@ -48,13 +48,7 @@ impl PaymentsService {
         let payment = store::find(self.db.pool(), payment_id)
             .await?
             .ok_or(PaymentError::NotFound("payment"))?;
-        let wanted = payment::refund_amount(
-            payment.status,
-            payment.amount,
-            payment.refunded_amount,
-            amount,
-        )
-        .map_err(|e| refused(&payment, &e))?;
+        let wanted = payment.refund(amount).map_err(|e| refused(&payment, &e))?;
         let now = now_millis();
         let mut refund = Refund {
             id: Uuid::now_v7(),
@@ -71,16 +65,12 @@ impl PaymentsService {
             let current = store::find(self.db.pool(), payment_id)
                 .await?
                 .ok_or(PaymentError::NotFound("payment"))?;
-            let e = payment::refund_amount(
-                current.status,
-                current.amount,
-                current.refunded_amount,
-                Some(wanted),
-            )
-            .err()
-            .unwrap_or(RefundRefused::TooMuch {
-                remaining: current.amount - current.refunded_amount,
-            });
+            let e = current
+                .refund(Some(wanted))
+                .err()
+                .unwrap_or(RefundRefused::TooMuch {
+                    remaining: current.amount - current.refunded_amount,
+                });
             return Err(refused(&current, &e));
         }
         store::insert_refund(&mut tx, &refund).await?;

@@ -3,6 +3,7 @@
 
 pub use platform::address;
 pub use platform::email;
+pub mod account;
 pub mod password;
 pub mod profile;
 pub mod secret_token;

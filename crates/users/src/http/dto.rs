@@ -7,10 +7,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::{
-    service::Session,
-    store::{accounts::Account, addresses::StoredAddress},
-};
+use crate::{domain::account::Account, service::Session, store::addresses::StoredAddress};
 
 /// `POST /auth/register`.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -25,6 +25,7 @@ use uuid::Uuid;
 
 use crate::{
     config::UsersConfig,
+    domain::account::Account,
     domain::{
         Address, Email, Name, Phone,
         address::{AddressInput, AddressPatch},
@@ -37,7 +38,6 @@ use crate::{
     keys::KeyRing,
     store::{
         self,
-        accounts::Account,
         addresses::StoredAddress,
         tokens::{Purpose, RefreshToken},
     },

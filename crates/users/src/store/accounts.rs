@@ -1,35 +1,11 @@
-//! The `account` table.
+//! The `account` table, to and from [`Account`].
 
 use platform::auth::Role;
 use sqlx::{Row as _, any::AnyRow};
 use uuid::Uuid;
 
 use super::{Exec, flag, opt_text, uuid};
-
-/// An account as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Account {
-    /// Id (UUIDv7).
-    pub id: Uuid,
-    /// Lower-cased email.
-    pub email: String,
-    /// argon2id PHC string.
-    pub password_hash: String,
-    /// Display name.
-    pub name: String,
-    /// E.164 phone.
-    pub phone: Option<String>,
-    /// Role.
-    pub role: Role,
-    /// Has the user proven the address?
-    pub email_verified: bool,
-    /// Disabled accounts cannot log in or refresh.
-    pub disabled: bool,
-    /// Unix ms.
-    pub created_at: i64,
-    /// Unix ms.
-    pub updated_at: i64,
-}
+use crate::domain::account::Account;
 
 const COLUMNS: &str = "account_id, email, password_hash, name, phone, role, email_verified, \
                        disabled, created_at, updated_at";
@@ -42,8 +18,10 @@ fn from_row(row: &AnyRow) -> Result<Account, sqlx::Error> {
         password_hash: row.try_get("password_hash")?,
         name: row.try_get("name")?,
         phone: opt_text(row, "phone")?,
-        role: Role::parse(&role)
-            .ok_or_else(|| sqlx::Error::Decode(format!("unknown role {role}").into()))?,
+        role: Role::parse(&role).ok_or_else(|| sqlx::Error::ColumnDecode {
+            index: "role".into(),
+            source: format!("unknown role `{role}`").into(),
+        })?,
         email_verified: flag(row, "email_verified")?,
         disabled: flag(row, "disabled")?,
         created_at: row.try_get("created_at")?,

@@ -19,11 +19,13 @@ use platform::http::schema::nullable;
 mod schemas;
 use schemas::*;
 
-use crate::domain::{product, stock};
+use crate::domain::{
+    product::{self, Product},
+    stock,
+};
 use crate::store::{
     categories::Category,
     inventory::{Adjustment, Levels},
-    products::Product,
 };
 
 /// A category.

@@ -1,7 +1,7 @@
 //! The `product`, `variant` and `product_category` tables; listing and
 //! search in [`search`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use platform::db::Backend;
 use sqlx::{Row as _, any::AnyRow};
@@ -12,48 +12,9 @@ mod search;
 pub use search::{After, Filter, Sort, list};
 
 use crate::domain::{
-    product::{ProductInput, Status, min_price},
+    product::{Product, ProductInput, Status, Variant, min_price},
     stock::available,
 };
-
-/// A variant as read, with its available stock.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Variant {
-    pub id: Uuid,
-    pub sku: String,
-    pub title: String,
-    pub options: BTreeMap<String, String>,
-    /// Minor units.
-    pub price: i64,
-    /// On hand minus reserved, never below 0.
-    pub available: i64,
-}
-
-/// A product as read, whole.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Product {
-    pub id: Uuid,
-    /// Slug.
-    pub slug: String,
-    pub name: String,
-    pub description: String,
-    pub status: Status,
-    pub category_ids: Vec<Uuid>,
-    /// Image URLs.
-    pub images: Vec<String>,
-    /// Attributes.
-    pub attributes: BTreeMap<String, serde_json::Value>,
-    /// Currency of every price.
-    pub currency: String,
-    /// Lowest variant price.
-    pub min_price: i64,
-    /// Variants, in their order.
-    pub variants: Vec<Variant>,
-    /// Unix ms.
-    pub created_at: i64,
-    /// Unix ms.
-    pub updated_at: i64,
-}
 
 /// Unique constraint names, for matching violations.
 pub const SLUG_KEY: &str = "product_slug_key";
