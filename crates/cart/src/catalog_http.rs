@@ -9,7 +9,7 @@ use contracts::clients::{
 };
 use contracts::ids::VariantId;
 use futures::future::BoxFuture;
-use platform::discovery::{Peer, Retry};
+use platform::discovery::{Peer, PeerError, Retry};
 
 /// Reads variants from the catalog's API, within a timeout, from another
 /// instance when one cannot be reached.
@@ -42,22 +42,17 @@ impl CatalogClient for HttpCatalog {
         variant_id: VariantId,
     ) -> BoxFuture<'_, Result<Option<VariantInfo>, ClientError>> {
         Box::pin(async move {
-            let traceparent = platform::telemetry::outgoing_traceparent();
             let response = self
                 .peer
                 .send(Retry::Idempotent, |http, base| {
-                    let request = http.get(format!("{base}/api/v1/variants/{variant_id}"));
-                    match &traceparent {
-                        Some(t) => request.header("traceparent", t),
-                        None => request,
-                    }
+                    http.get(format!("{base}/api/v1/variants/{variant_id}"))
                 })
                 .await
                 .map_err(unavailable)?;
             match response.status() {
                 s if s.is_success() => response.json().await.map(Some).map_err(unavailable),
                 reqwest::StatusCode::NOT_FOUND => Ok(None),
-                s => Err(unavailable(format!("answered {s}"))),
+                _ => Err(unavailable(PeerError::answered(response).await)),
             }
         })
     }

@@ -66,7 +66,7 @@ impl Rig {
         let scratch = ScratchDb::new(backend).await;
         let nats = (bus == Bus::Nats).then(NatsServer::start);
         let dir = tempfile::tempdir().unwrap();
-        let mut cfg = testkit::test_config(backend, dir.path()).eventbus;
+        let mut cfg = testkit::plumbing_config(backend, dir.path()).eventbus;
         cfg.nats_url = nats.as_ref().map(NatsServer::url);
         let bus = eventbus::bus::connect(&cfg).await.unwrap();
         let outbox = Outbox::new(scratch.db.clone(), "test");
@@ -292,7 +292,7 @@ async fn a_starting_service_waits_for_nats() {
     let mut nats = NatsServer::start();
     nats.stop();
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = testkit::test_config(Backend::Sqlite, dir.path()).eventbus;
+    let mut cfg = testkit::plumbing_config(Backend::Sqlite, dir.path()).eventbus;
     cfg.nats_url = Some(nats.url());
     let connecting = tokio::spawn(async move { eventbus::bus::connect(&cfg).await });
     tokio::time::sleep(Duration::from_millis(1500)).await;

@@ -11,7 +11,7 @@ use contracts::clients::{
 };
 use contracts::ids::{CartId, CustomerId, OrderId, VariantId};
 use futures::future::BoxFuture;
-use platform::discovery::{Peer, Retry};
+use platform::discovery::{Peer, PeerError, Retry};
 use serde::Deserialize;
 
 /// Reads carts from the cart service's API, within a timeout, from another
@@ -63,19 +63,15 @@ fn unavailable(detail: impl ToString) -> ClientError {
     }
 }
 
-/// The caller's own token (the cart applies its access rules) and the trace.
+/// The caller's own token: the cart applies its access rules.
 fn with_caller(
-    mut request: reqwest::RequestBuilder,
+    request: reqwest::RequestBuilder,
     caller: CartCaller<'_>,
-    traceparent: Option<&str>,
 ) -> reqwest::RequestBuilder {
-    if let Some(token) = caller.bearer {
-        request = request.bearer_auth(token);
+    match caller.bearer {
+        Some(token) => request.bearer_auth(token),
+        None => request,
     }
-    if let Some(traceparent) = traceparent {
-        request = request.header("traceparent", traceparent);
-    }
-    request
 }
 
 impl CartClient for HttpCart {
@@ -85,12 +81,11 @@ impl CartClient for HttpCart {
         caller: CartCaller<'a>,
     ) -> BoxFuture<'a, Result<Option<CartSnapshot>, ClientError>> {
         Box::pin(async move {
-            let traceparent = platform::telemetry::outgoing_traceparent();
             let response = self
                 .peer
                 .send(Retry::Idempotent, |http, base| {
                     let request = http.get(format!("{base}/api/v1/carts/{cart_id}"));
-                    with_caller(request, caller, traceparent.as_deref())
+                    with_caller(request, caller)
                 })
                 .await
                 .map_err(unavailable)?;
@@ -116,7 +111,7 @@ impl CartClient for HttpCart {
                     }))
                 }
                 reqwest::StatusCode::NOT_FOUND => Ok(None),
-                s => Err(unavailable(format!("answered {s}"))),
+                _ => Err(unavailable(PeerError::answered(response).await)),
             }
         })
     }
@@ -129,7 +124,6 @@ impl CartClient for HttpCart {
         units: &'a [OrderedUnits],
     ) -> BoxFuture<'a, Result<(), ClientError>> {
         Box::pin(async move {
-            let traceparent = platform::telemetry::outgoing_traceparent();
             let body = serde_json::json!({"order_id": order_id, "lines": units});
             let response = self
                 .peer
@@ -137,14 +131,14 @@ impl CartClient for HttpCart {
                     let request = http
                         .post(format!("{base}/api/v1/carts/{cart_id}/checkout"))
                         .json(&body);
-                    with_caller(request, caller, traceparent.as_deref())
+                    with_caller(request, caller)
                 })
                 .await
                 .map_err(unavailable)?;
             if response.status().is_success() {
                 Ok(())
             } else {
-                Err(unavailable(format!("answered {}", response.status())))
+                Err(unavailable(PeerError::answered(response).await))
             }
         })
     }

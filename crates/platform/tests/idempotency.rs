@@ -90,7 +90,7 @@ async fn a_claim_whose_owner_is_gone_is_taken_over_after_its_lease_by_one_retry(
 
 async fn db(backend: Backend) -> (Db, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = testkit::test_config(backend, dir.path()).database;
+    let cfg = testkit::plumbing_config(backend, dir.path()).database;
     let db = Db::connect("idem", None, &cfg).await.unwrap();
     db.migrate(&platform::db::migrator(&[idempotency::MIGRATION]))
         .await

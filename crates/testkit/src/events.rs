@@ -54,7 +54,7 @@ impl ScratchDb {
     /// Creates one: a SQLite file in a temp folder, or a fresh PostgreSQL schema.
     pub async fn new(backend: Backend) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut cfg = crate::test_config(backend, dir.path()).database;
+        let mut cfg = crate::plumbing_config(backend, dir.path()).database;
         cfg.max_connections = 8;
         let db = Db::connect("scratch", None, &cfg).await.unwrap();
         db.migrate(&platform::db::migrator(&[

@@ -51,6 +51,47 @@ pub enum PeerError {
     /// The last instance tried failed so.
     #[error("{0}")]
     Transport(reqwest::Error),
+    /// It answered, but not with a success: its status and, when it sent a
+    /// problem document, what that says.
+    #[error("answered {status}{}", detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    Answered {
+        /// The HTTP status.
+        status: u16,
+        /// The problem's title and detail, if it sent one.
+        detail: Option<String>,
+    },
+}
+
+impl PeerError {
+    /// The error for a peer's answer that is not a success (reads its
+    /// problem document, if it is one).
+    pub async fn answered(response: reqwest::Response) -> Self {
+        let status = response.status().as_u16();
+        let is_problem = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+        let detail = if is_problem {
+            response
+                .json::<serde_json::Value>()
+                .await
+                .ok()
+                .map(|problem| problem_text(&problem))
+        } else {
+            None
+        };
+        Self::Answered { status, detail }
+    }
+}
+
+/// `title: detail` of a problem document (either may be missing).
+fn problem_text(problem: &serde_json::Value) -> String {
+    let part = |key| problem.get(key).and_then(serde_json::Value::as_str);
+    match (part("title"), part("detail")) {
+        (Some(title), Some(detail)) => format!("{title}: {detail}"),
+        (Some(text), None) | (None, Some(text)) => text.to_owned(),
+        (None, None) => "a problem without a title".to_owned(),
+    }
 }
 
 /// Whether a peer call may be sent again to another instance after it
@@ -190,6 +231,8 @@ impl Peer {
             Retry::Idempotent => self.budget / attempts as u32,
             Retry::IfNotSent => self.budget,
         };
+        // The call continues the trace of the request or event it serves.
+        let traceparent = crate::telemetry::outgoing_traceparent();
         let started = Instant::now();
         let mut tried = Vec::new();
         loop {
@@ -197,7 +240,10 @@ impl Peer {
                 return Err(PeerError::NoInstance(self.endpoints.service.clone()));
             };
             let left = self.budget.saturating_sub(started.elapsed());
-            let attempt = request(&self.http, &base).timeout(per_attempt.min(left));
+            let mut attempt = request(&self.http, &base).timeout(per_attempt.min(left));
+            if let Some(traceparent) = &traceparent {
+                attempt = attempt.header("traceparent", traceparent);
+            }
             match attempt.send().await {
                 Ok(response) => return Ok(response),
                 Err(e) => {
@@ -221,6 +267,22 @@ impl Peer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_peers_problem_is_told_by_its_title_and_detail() {
+        let both = serde_json::json!({"title": "Out of stock", "detail": "Only 2 left."});
+        assert_eq!(problem_text(&both), "Out of stock: Only 2 left.");
+        assert_eq!(problem_text(&serde_json::json!({"title": "Gone"})), "Gone");
+        assert_eq!(
+            problem_text(&serde_json::json!({})),
+            "a problem without a title"
+        );
+        let error = PeerError::Answered {
+            status: 503,
+            detail: Some("Unavailable".into()),
+        };
+        assert_eq!(error.to_string(), "answered 503: Unavailable");
+    }
 
     #[tokio::test]
     async fn without_etcd_the_fallback_is_used() {
