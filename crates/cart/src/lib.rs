@@ -6,7 +6,6 @@
 //! those snapshots; publishes nothing.
 //! Error codes `CRT-*` (see [`error`]).
 
-pub mod catalog_http;
 pub mod client;
 pub mod config;
 pub mod domain;

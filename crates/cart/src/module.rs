@@ -3,13 +3,13 @@
 use std::{sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use contracts::clients::{cart::CartClient, catalog::CatalogClient};
+use contracts::clients::{
+    cart::CartClient,
+    catalog::{CatalogClient, HttpCatalog},
+};
 use runtime::{Context, Module, Periodic};
 
-use crate::{
-    CartConfig, CartService, NAME, catalog_http::HttpCatalog, client::InProcessCart, events, http,
-    migrator,
-};
+use crate::{CartConfig, CartService, NAME, client::InProcessCart, events, http, migrator};
 
 /// The path prefixes the service owns.
 pub const ROUTES: &[&str] = &["/api/v1/carts"];

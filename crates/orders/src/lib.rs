@@ -6,7 +6,6 @@
 //! payments report back, and publishes every transition.
 //! Error codes `ORD-*` (see [`error`]).
 
-pub mod cart_http;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -2,10 +2,13 @@
 
 use std::{sync::Arc, time::Duration};
 
-use contracts::{checkout::OfferedPaymentProviders, clients::cart::CartClient};
+use contracts::{
+    checkout::OfferedPaymentProviders,
+    clients::cart::{CartClient, HttpCart},
+};
 use runtime::{Context, Module};
 
-use crate::{NAME, OrdersConfig, OrdersService, cart_http::HttpCart, events, http, migrator};
+use crate::{NAME, OrdersConfig, OrdersService, events, http, migrator};
 
 /// The path prefixes the service owns.
 pub const ROUTES: &[&str] = &["/api/v1/orders"];

@@ -1,5 +1,7 @@
 //! Synchronous reads one service makes of another, behind traits with an
-//! in-process implementation (all-in-one) and an HTTP one (distributed).
+//! in-process implementation (all-in-one), which lives beside the service
+//! it reads, and an HTTP one (distributed), which lives here with the parts
+//! of the wire shapes it reads: one place says what a caller may rely on.
 
 pub mod cart;
 pub mod catalog;

@@ -484,7 +484,8 @@ async fn idle_carts_expire_after_the_configured_days(backend: Backend) {
         .unwrap();
     let endpoints = platform::discovery::Endpoints::new("catalog", None, Some(app.base.clone()));
     let catalog = Arc::new(
-        cart::catalog_http::HttpCatalog::new(Arc::new(endpoints), Duration::from_secs(2)).unwrap(),
+        contracts::clients::catalog::HttpCatalog::new(Arc::new(endpoints), Duration::from_secs(2))
+            .unwrap(),
     );
     let service = cart::CartService::new(db, app.config.cart.clone(), catalog);
     assert_eq!(service.expire_idle().await.unwrap(), 1);

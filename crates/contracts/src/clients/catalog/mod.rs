@@ -1,5 +1,8 @@
 //! What the cart needs to know about a variant.
 
+mod http;
+pub use http::HttpCatalog;
+
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 

@@ -5,11 +5,8 @@
 
 use std::time::Duration;
 
-use contracts::clients::{
-    ClientError,
-    cart::{CartCaller, CartClient, CartLine, CartSnapshot, OrderedUnits},
-};
-use contracts::ids::{CartId, CustomerId, OrderId, VariantId};
+use super::{CartCaller, CartClient, CartLine, CartSnapshot, ClientError, OrderedUnits};
+use crate::ids::{CartId, CustomerId, OrderId, VariantId};
 use futures::future::BoxFuture;
 use platform::discovery::{Peer, PeerError, Retry};
 use serde::Deserialize;

@@ -3,11 +3,8 @@
 
 use std::time::Duration;
 
-use contracts::clients::{
-    ClientError,
-    catalog::{CatalogClient, VariantInfo},
-};
-use contracts::ids::VariantId;
+use super::{CatalogClient, ClientError, VariantInfo};
+use crate::ids::VariantId;
 use futures::future::BoxFuture;
 use platform::discovery::{Peer, PeerError, Retry};
 

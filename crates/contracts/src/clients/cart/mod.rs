@@ -1,5 +1,8 @@
 //! What orders needs to know about a cart at checkout.
 
+mod http;
+pub use http::HttpCart;
+
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
