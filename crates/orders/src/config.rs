@@ -1,10 +1,8 @@
 //! `[orders]`: the orders service's own settings.
 
+use contracts::checkout::Provider;
 use secrecy::SecretString;
 use serde::Deserialize;
-
-/// The payment providers an order may name.
-pub const PROVIDERS: &[&str] = &["test", "stripe", "paypal"];
 
 /// Settings of the orders service.
 #[derive(Debug, Clone, Deserialize)]
@@ -33,9 +31,9 @@ impl OrdersConfig {
         );
         for provider in &self.payment_providers {
             anyhow::ensure!(
-                PROVIDERS.contains(&provider.as_str()),
+                Provider::parse(provider).is_some(),
                 "orders.payment_providers: unknown provider `{provider}`; known: {}",
-                PROVIDERS.join(", ")
+                Provider::ALL.map(Provider::as_str).join(", ")
             );
         }
         if let Some(url) = &self.cart_url {

@@ -11,6 +11,8 @@ use uuid::Uuid;
 
 pub use platform::db::Exec;
 
+use contracts::checkout::Provider;
+
 use crate::domain::{
     lifecycle::{CancelReason, HistoryEntry, Lifecycle, PaymentStatus, Status, Tracking},
     order::Order,
@@ -111,7 +113,10 @@ fn order(row: &AnyRow) -> Result<Order, sqlx::Error> {
             country: address.country,
             phone: address.phone,
         },
-        payment_provider: row.try_get("payment_provider")?,
+        payment_provider: {
+            let name: String = row.try_get("payment_provider")?;
+            Provider::parse(&name).ok_or_else(|| decode_err("payment_provider", &name))?
+        },
         lifecycle: Lifecycle {
             status: Status::parse(&status).ok_or_else(|| decode_err("status", &status))?,
             payment_status: PaymentStatus::parse(&payment_status)
@@ -164,7 +169,7 @@ pub async fn insert<'c>(ex: impl Exec<'c>, o: &Order) -> Result<(), sqlx::Error>
     .bind(o.total)
     .bind(json(&o.items)?)
     .bind(json(&AddressFields::from(o.shipping_address.clone()))?)
-    .bind(&o.payment_provider)
+    .bind(o.payment_provider.as_str())
     .bind(l.payment_id.map(|p| p.to_string()))
     .bind(tracking_json(l.tracking.as_ref())?)
     .bind(json(&history_json(&l.history))?)

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use contracts::checkout::OfferedPaymentProviders;
+use contracts::checkout::{OfferedPaymentProviders, Provider};
 use runtime::{Context, FirstRun, Module, Periodic};
 
 use crate::{NAME, PaymentsConfig, PaymentsService, events, http, migrator};
@@ -21,7 +21,7 @@ pub async fn build(cfg: &PaymentsConfig, ctx: &mut Context) -> anyhow::Result<Mo
     if let Some(OfferedPaymentProviders(offered)) = ctx.offered::<OfferedPaymentProviders>() {
         for provider in &offered {
             anyhow::ensure!(
-                service.provider_names().contains(&provider.as_str()),
+                Provider::parse(provider).is_some_and(|p| service.providers().contains(&p)),
                 "orders.payment_providers offers `{provider}`, which payments has not enabled"
             );
         }

@@ -7,7 +7,18 @@ use uuid::Uuid;
 
 pub use platform::db::Exec;
 
+use contracts::checkout::Provider;
+
 use crate::domain::payment::{Due, Payment, Refund, Status};
+
+/// A stored provider name; one Mercato does not know is corruption.
+fn provider(row: &AnyRow) -> Result<Provider, sqlx::Error> {
+    let name: String = row.try_get("provider")?;
+    Provider::parse(&name).ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: "provider".into(),
+        source: format!("unknown provider `{name}`").into(),
+    })
+}
 
 fn customer(row: &AnyRow) -> Result<Option<Uuid>, sqlx::Error> {
     platform::db::optional_uuid_column(row, "customer_id")
@@ -28,7 +39,7 @@ pub async fn insert_due(
     .bind(&due.email)
     .bind(due.amount)
     .bind(&due.currency)
-    .bind(&due.provider)
+    .bind(due.provider.as_str())
     .bind(i64::from(due.cancelled))
     .bind(now)
     .execute(tx)
@@ -52,7 +63,7 @@ pub async fn find_due<'c>(ex: impl Exec<'c>, order_id: Uuid) -> Result<Option<Du
             email: r.try_get("email")?,
             amount: r.try_get("amount")?,
             currency: r.try_get("currency")?,
-            provider: r.try_get("provider")?,
+            provider: provider(&r)?,
             cancelled: r.try_get::<i64, _>("cancelled")? != 0,
         })
     })
@@ -78,7 +89,7 @@ fn payment(row: &AnyRow) -> Result<Payment, sqlx::Error> {
         order_id: id(row, "order_id")?,
         customer_id: customer(row)?,
         email: row.try_get("email")?,
-        provider: row.try_get("provider")?,
+        provider: provider(row)?,
         provider_ref: row.try_get("provider_ref")?,
         status: Status::parse(&status).ok_or_else(|| sqlx::Error::ColumnDecode {
             index: "status".into(),
@@ -108,7 +119,7 @@ pub async fn insert_payment(tx: &mut sqlx::AnyConnection, p: &Payment) -> Result
     .bind(p.order_id.to_string())
     .bind(p.customer_id.map(|c| c.to_string()))
     .bind(&p.email)
-    .bind(&p.provider)
+    .bind(p.provider.as_str())
     .bind(&p.provider_ref)
     .bind(p.status.as_str())
     .bind(p.amount)

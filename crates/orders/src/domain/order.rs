@@ -1,6 +1,7 @@
 //! The order aggregate: what was bought, by whom, for how much, where it
 //! goes, and where it is in its [`Lifecycle`].
 
+use contracts::checkout::Provider;
 use platform::address::Address;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -33,8 +34,8 @@ pub struct Order {
     pub items: Vec<Line>,
     /// Where it goes.
     pub shipping_address: Address,
-    /// The provider the customer chose (`test`, `stripe`, `paypal`).
-    pub payment_provider: String,
+    /// The provider the customer chose.
+    pub payment_provider: Provider,
     /// Status, payment status, history.
     pub lifecycle: Lifecycle,
     /// Bumped by every update (optimistic concurrency).
@@ -78,7 +79,7 @@ pub struct NewOrder {
     /// Where it goes.
     pub shipping_address: Address,
     /// The chosen provider.
-    pub payment_provider: String,
+    pub payment_provider: Provider,
 }
 
 /// Why an order cannot be placed.
@@ -154,7 +155,7 @@ mod tests {
                 country: "FR".into(),
                 phone: None,
             },
-            payment_provider: "test".into(),
+            payment_provider: Provider::Test,
         }
     }
 

@@ -199,7 +199,7 @@ impl From<&Order> for OrderOut {
             tax_total: money(o.tax_total),
             total: money(o.total),
             shipping_address: o.shipping_address.clone().into(),
-            payment_provider: o.payment_provider.clone(),
+            payment_provider: o.payment_provider.as_str().to_owned(),
             payment_id: l.payment_id,
             tracking: l.tracking.as_ref().map(|t| TrackingOut {
                 carrier: t.carrier.clone(),

@@ -1,6 +1,7 @@
 //! Placing an order: the caller's cart priced again, one Idempotency-Key, one
 //! order and its `order.placed` in one transaction.
 
+use contracts::checkout::Provider;
 use platform::idempotency::{Claimed, Once};
 
 use super::*;
@@ -9,6 +10,7 @@ use super::*;
 struct Checked {
     email: Email,
     address: Address,
+    provider: Provider,
 }
 
 impl OrdersService {
@@ -44,7 +46,9 @@ impl OrdersService {
 
     fn check(&self, caller: Option<&AuthUser>, input: &PlaceOrder) -> Result<Checked> {
         let mut errors = Vec::new();
-        if !self.cfg.payment_providers.contains(&input.payment_provider) {
+        let provider = Provider::parse(&input.payment_provider)
+            .filter(|_| self.cfg.payment_providers.contains(&input.payment_provider));
+        if provider.is_none() {
             errors.push(platform::FieldError::new(
                 "payment_provider",
                 format!(
@@ -85,8 +89,12 @@ impl OrdersService {
                 None
             }
         };
-        match (email, address) {
-            (Some(email), Some(address)) if errors.is_empty() => Ok(Checked { email, address }),
+        match (email, address, provider) {
+            (Some(email), Some(address), Some(provider)) if errors.is_empty() => Ok(Checked {
+                email,
+                address,
+                provider,
+            }),
             _ => Err(OrderError::Validation(errors)),
         }
     }
@@ -96,7 +104,11 @@ impl OrdersService {
         caller: Option<&AuthUser>,
         bearer: Option<&str>,
         input: &PlaceOrder,
-        Checked { email, address }: Checked,
+        Checked {
+            email,
+            address,
+            provider,
+        }: Checked,
         key: Option<Claimed<'_>>,
         render: Render<'_>,
     ) -> Result<Placed> {
@@ -135,7 +147,7 @@ impl OrdersService {
                 })
                 .collect(),
             shipping_address: address,
-            payment_provider: input.payment_provider.clone(),
+            payment_provider: provider,
         };
         let number = checkout::order_number(random_bits());
         let mut order = Order::place(new, number, now_millis()).map_err(|e| match e {
@@ -169,7 +181,7 @@ impl OrdersService {
                 total: order.total,
                 currency: order.currency.clone(),
                 cart_id: Some(cart.id.uuid()),
-                payment_provider: order.payment_provider.clone(),
+                payment_provider: order.payment_provider.as_str().to_owned(),
             };
             let mut tx = self.db.begin_write().await?;
             match store::insert(&mut *tx, &order).await {

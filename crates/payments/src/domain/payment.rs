@@ -1,6 +1,7 @@
 //! A payment's states: `pending` -> `succeeded` | `failed`; a succeeded
 //! payment is refunded in one or more parts, never beyond what was taken.
 
+use contracts::checkout::Provider;
 use uuid::Uuid;
 
 /// Where a payment is.
@@ -118,7 +119,7 @@ pub struct Due {
     /// ISO 4217 code.
     pub currency: String,
     /// Chosen provider.
-    pub provider: String,
+    pub provider: Provider,
     /// order.cancelled arrived.
     pub cancelled: bool,
 }
@@ -135,8 +136,8 @@ pub struct Payment {
     pub customer_id: Option<Uuid>,
     /// Where to mail.
     pub email: String,
-    /// Provider name.
-    pub provider: String,
+    /// Its provider.
+    pub provider: Provider,
     /// The provider's id of it; empty while a provider outage keeps it
     /// from being opened there.
     pub provider_ref: String,
@@ -198,7 +199,7 @@ mod tests {
             order_id: Uuid::nil(),
             customer_id: None,
             email: "guest@example.com".into(),
-            provider: "test".into(),
+            provider: Provider::Test,
             provider_ref: "pi_1".into(),
             status: Status::PartiallyRefunded,
             amount: 1000,

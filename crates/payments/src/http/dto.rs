@@ -77,7 +77,7 @@ impl From<&Payment> for PaymentOut {
         Self {
             id: p.id,
             order_id: p.order_id,
-            provider: p.provider.clone(),
+            provider: p.provider.as_str().to_owned(),
             status: p.status.as_str().into(),
             amount: Money::new(p.amount, &p.currency),
             refunded_amount: Money::new(p.refunded_amount, &p.currency),

@@ -7,6 +7,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use contracts::checkout::Provider;
 use platform::{
     Problem,
     auth::{AdminUser, MaybeAuthUser},
@@ -159,7 +160,7 @@ pub(super) async fn stripe_webhook(
 ) -> Result<Json<Received>> {
     state
         .service
-        .handle_webhook("stripe", &headers, &body)
+        .handle_webhook(Provider::Stripe, &headers, &body)
         .await?;
     Ok(Json(Received { received: true }))
 }
@@ -177,7 +178,7 @@ pub(super) async fn paypal_webhook(
 ) -> Result<Json<Received>> {
     state
         .service
-        .handle_webhook("paypal", &headers, &body)
+        .handle_webhook(Provider::Paypal, &headers, &body)
         .await?;
     Ok(Json(Received { received: true }))
 }

@@ -8,6 +8,7 @@ pub mod paypal;
 pub mod stripe;
 pub mod test;
 
+use contracts::checkout::Provider;
 use futures::future::BoxFuture;
 use uuid::Uuid;
 
@@ -105,8 +106,8 @@ pub enum ProviderError {
 
 /// A payment provider.
 pub trait PaymentProvider: Send + Sync + 'static {
-    /// `test`, `stripe`, `paypal`.
-    fn name(&self) -> &'static str;
+    /// Which provider it is.
+    fn name(&self) -> Provider;
 
     /// Opens a payment for an order.
     fn create<'a>(

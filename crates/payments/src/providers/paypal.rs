@@ -9,6 +9,7 @@
 //! by asking its `verify-webhook-signature` API about the transmission
 //! headers and the raw event.
 
+use contracts::checkout::Provider;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
@@ -244,8 +245,8 @@ fn create_body(payment: &NewPayment<'_>, settings: &PaypalSettings) -> Value {
 }
 
 impl PaymentProvider for PaypalProvider {
-    fn name(&self) -> &'static str {
-        "paypal"
+    fn name(&self) -> Provider {
+        Provider::Paypal
     }
 
     fn create<'a>(

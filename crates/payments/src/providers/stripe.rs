@@ -9,6 +9,7 @@
 //! of `timestamp.raw_body` under one of the configured signing secrets
 //! (several while rotating), compared in constant time.
 
+use contracts::checkout::Provider;
 use std::time::Duration;
 
 use aws_lc_rs::hmac;
@@ -111,8 +112,8 @@ fn text(value: &Value, what: &str) -> Result<String, ProviderError> {
 }
 
 impl PaymentProvider for StripeProvider {
-    fn name(&self) -> &'static str {
-        "stripe"
+    fn name(&self) -> Provider {
+        Provider::Stripe
     }
 
     fn create<'a>(

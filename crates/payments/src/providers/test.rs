@@ -2,6 +2,7 @@
 //! confirmed with one of the test cards of API.md, whose outcome is fixed
 //! (see [`crate::domain::test_cards`]). Refunds always go through.
 
+use contracts::checkout::Provider;
 use futures::future::BoxFuture;
 use uuid::Uuid;
 
@@ -15,8 +16,8 @@ use crate::domain::test_cards::{self, CardOutcome};
 pub struct TestProvider;
 
 impl PaymentProvider for TestProvider {
-    fn name(&self) -> &'static str {
-        "test"
+    fn name(&self) -> Provider {
+        Provider::Test
     }
 
     fn create<'a>(

@@ -16,8 +16,8 @@ impl PaymentsService {
         if payment.status != Status::Pending {
             return Err(not_pending(&payment));
         }
-        let confirmation = match payment.provider.as_str() {
-            "test" => {
+        let confirmation = match payment.provider {
+            Provider::Test => {
                 let card =
                     card_number.ok_or_else(|| PaymentError::field("card_number", "is required"))?;
                 let card = crate::domain::test_cards::normalise(card)
@@ -26,12 +26,13 @@ impl PaymentsService {
                     card_number: Some(card),
                 }
             }
-            "paypal" => Confirmation::default(),
-            other => {
+            Provider::Paypal => Confirmation::default(),
+            Provider::Stripe => {
                 return Err(PaymentError::WrongStatus {
                     status: payment.status.as_str(),
                     detail: format!(
-                        "A {other} payment is confirmed by the customer's browser with its client_secret, not here."
+                        "A {} payment is confirmed by the customer's browser with its client_secret, not here.",
+                        payment.provider.display_name()
                     ),
                 });
             }
@@ -46,11 +47,11 @@ impl PaymentsService {
             });
         }
         let outcome = self
-            .provider(&payment.provider)?
+            .provider(payment.provider)?
             .confirm(&payment.provider_ref, &confirmation)
             .await
             .map_err(|e| match e {
-                ProviderError::Refused(reason) if payment.provider == "test" => {
+                ProviderError::Refused(reason) if payment.provider == Provider::Test => {
                     PaymentError::field("card_number", reason)
                 }
                 ProviderError::Refused(reason) => PaymentError::WrongStatus {
@@ -98,7 +99,7 @@ impl PaymentsService {
         if !store::settle(tx, payment.id, status, failure_code, now_millis()).await? {
             return Ok(false);
         }
-        let provider = payment.provider.clone();
+        let provider = payment.provider.as_str();
         let event = match outcome {
             Outcome::Failed(code) => {
                 metrics::counter!("payments_failed_total", "provider" => provider, "code" => code.clone())

@@ -2,6 +2,7 @@
 //! confirming it (test provider), refunds, and voiding or refunding when an
 //! order is cancelled.
 
+use contracts::checkout::Provider;
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use contracts::events::{
@@ -57,7 +58,7 @@ pub type Render<'a> = &'a (dyn Fn(&Refund, &Payment) -> anyhow::Result<String> +
 pub struct PaymentsService {
     db: Db,
     outbox: Arc<Outbox>,
-    providers: HashMap<&'static str, Arc<dyn PaymentProvider>>,
+    providers: HashMap<Provider, Arc<dyn PaymentProvider>>,
     reopen_interval: Duration,
 }
 
@@ -71,7 +72,7 @@ impl PaymentsService {
     /// The service over a migrated database with the configured providers.
     pub fn new(db: Db, cfg: &PaymentsConfig) -> anyhow::Result<Self> {
         let outbox = Outbox::new(db.clone(), crate::NAME);
-        let mut providers: HashMap<&'static str, Arc<dyn PaymentProvider>> = HashMap::new();
+        let mut providers: HashMap<Provider, Arc<dyn PaymentProvider>> = HashMap::new();
         let mut add = |provider: Arc<dyn PaymentProvider>| {
             providers.insert(provider.name(), provider);
         };
@@ -129,19 +130,19 @@ impl PaymentsService {
         self.reopen_interval
     }
 
-    /// Names of the providers that take payments here.
-    pub fn provider_names(&self) -> Vec<&'static str> {
-        let mut names: Vec<&'static str> = self.providers.keys().copied().collect();
-        names.sort_unstable();
-        names
+    /// The providers that take payments here.
+    pub fn providers(&self) -> Vec<Provider> {
+        let mut enabled: Vec<Provider> = self.providers.keys().copied().collect();
+        enabled.sort_unstable();
+        enabled
     }
 
     fn provider(
         &self,
-        name: &str,
+        which: Provider,
     ) -> std::result::Result<&Arc<dyn PaymentProvider>, ProviderError> {
         self.providers
-            .get(name)
+            .get(&which)
             .ok_or(ProviderError::Unsupported("this provider is not enabled"))
     }
 
@@ -165,14 +166,6 @@ impl PaymentsService {
             .filter(|p| may_see(p.customer_id, caller))
             .into_iter()
             .collect())
-    }
-}
-
-fn display_name(provider: &str) -> &str {
-    match provider {
-        "stripe" => "Stripe",
-        "paypal" => "PayPal",
-        other => other,
     }
 }
 

@@ -76,7 +76,7 @@ impl PaymentsService {
         store::insert_refund(&mut tx, &refund).await?;
         tx.commit().await?;
 
-        let provider = self.provider(&payment.provider)?;
+        let provider = self.provider(payment.provider)?;
         let answer = provider
             .refund(
                 &payment.provider_ref,
@@ -131,7 +131,7 @@ impl PaymentsService {
             key.complete(&mut tx, &stored).await?;
         }
         self.outbox.commit(tx).await?;
-        metrics::counter!("payments_refunded_total", "provider" => payment.provider.clone())
+        metrics::counter!("payments_refunded_total", "provider" => payment.provider.as_str())
             .increment(1);
         tracing::info!(payment.id = %payment_id, refund.id = %refund.id, amount = wanted, "refunded");
         Ok(Refunded::Created(Box::new(refund), body))

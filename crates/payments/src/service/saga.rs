@@ -16,7 +16,12 @@ impl PaymentsService {
                 email: placed.email,
                 amount: placed.total,
                 currency: placed.currency,
-                provider: placed.payment_provider,
+                provider: Provider::parse(&placed.payment_provider).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "order.placed names an unknown provider `{}`",
+                        placed.payment_provider
+                    )
+                })?,
                 cancelled: false,
             };
             store::insert_due(&mut tx, &due, now_millis()).await?;
@@ -53,7 +58,7 @@ impl PaymentsService {
         };
         // Outside the transaction: a provider is a network call. Its
         // idempotency key is the order, so a retry opens nothing new there.
-        let opened = match self.provider(&due.provider) {
+        let opened = match self.provider(due.provider) {
             Ok(provider) => {
                 provider
                     .create(NewPayment {
@@ -93,7 +98,7 @@ impl PaymentsService {
             order_id,
             customer_id: due.customer_id,
             email: due.email.clone(),
-            provider: due.provider.clone(),
+            provider: due.provider,
             provider_ref: opened.reference,
             status: Status::Pending,
             amount: due.amount,
@@ -127,7 +132,7 @@ impl PaymentsService {
         let created = PaymentCreated {
             payment_id,
             order_id,
-            provider: payment.provider.clone(),
+            provider: payment.provider.as_str().to_owned(),
             amount: payment.amount,
             currency: payment.currency.clone(),
         };
@@ -148,7 +153,7 @@ impl PaymentsService {
     pub async fn reopen(&self) -> anyhow::Result<usize> {
         let mut opened = 0;
         for payment in store::unopened(self.db.pool(), 100).await? {
-            let Ok(provider) = self.provider(&payment.provider) else {
+            let Ok(provider) = self.provider(payment.provider) else {
                 self.settle(&payment, &Outcome::Failed("provider_refused".into()), None)
                     .await?;
                 continue;
@@ -219,7 +224,7 @@ impl PaymentsService {
             // Best effort: the test provider holds nothing; a real one
             // expires an abandoned payment by itself.
             if let Err(e) = self
-                .provider(&payment.provider)?
+                .provider(payment.provider)?
                 .cancel(&payment.provider_ref)
                 .await
             {

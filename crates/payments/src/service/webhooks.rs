@@ -6,14 +6,14 @@ impl PaymentsService {
     /// A provider's webhook: verified, then acted on once per event id.
     pub async fn handle_webhook(
         &self,
-        provider_name: &str,
+        which: Provider,
         headers: &axum::http::HeaderMap,
         body: &[u8],
     ) -> Result<()> {
-        let Ok(provider) = self.provider(provider_name) else {
+        let Ok(provider) = self.provider(which) else {
             return Err(PaymentError::Webhook(format!(
                 "{} is not configured on this server.",
-                display_name(provider_name)
+                which.display_name()
             )));
         };
         let event = match provider.verify_webhook(headers, body).await {
@@ -21,12 +21,12 @@ impl PaymentsService {
             Ok(None) => return Ok(()),
             Err(e @ ProviderError::Transient(_)) => return Err(e.into()),
             Err(e) => {
-                metrics::counter!("payments_webhooks_refused_total", "provider" => provider.name())
+                metrics::counter!("payments_webhooks_refused_total", "provider" => provider.name().as_str())
                     .increment(1);
                 return Err(PaymentError::Webhook(e.to_string()));
             }
         };
-        let name = provider.name();
+        let name = provider.name().as_str();
         if store::webhook_seen(self.db.pool(), name, &event.id).await? {
             return Ok(());
         }
