@@ -7,7 +7,7 @@ use contracts::clients::{
     ClientError,
     cart::{CartCaller, CartClient, CartSnapshot, OrderedUnits},
 };
-use contracts::ids::{CartId, CustomerId, OrderId};
+use contracts::ids::{CartId, OrderId};
 use futures::future::BoxFuture;
 
 use crate::service::CartService;
@@ -23,7 +23,7 @@ impl CartClient for InProcessCart {
     ) -> BoxFuture<'a, Result<Option<CartSnapshot>, ClientError>> {
         Box::pin(async move {
             self.0
-                .snapshot(cart_id.uuid(), caller.customer_id.map(CustomerId::uuid))
+                .snapshot(cart_id, caller.customer_id)
                 .await
                 .map_err(|e| ClientError::Unavailable {
                     service: "cart",
@@ -41,7 +41,7 @@ impl CartClient for InProcessCart {
     ) -> BoxFuture<'a, Result<(), ClientError>> {
         Box::pin(async move {
             self.0
-                .checkout(cart_id.uuid(), order_id.uuid(), units)
+                .checkout(cart_id, order_id, units)
                 .await
                 .map_err(|e| ClientError::Unavailable {
                     service: "cart",

@@ -90,7 +90,12 @@ pub(super) async fn add_item(
     let cart_id = id(&cart_id, "cart")?;
     out(state
         .service
-        .add(cart_id, caller.as_ref(), body.variant_id, body.quantity)
+        .add(
+            cart_id.into(),
+            caller.as_ref(),
+            body.variant_id.into(),
+            body.quantity,
+        )
         .await?)
 }
 
@@ -172,6 +177,11 @@ pub(super) async fn checkout(
         .collect();
     out(state
         .service
-        .checkout_for(cart_id, caller.as_ref(), body.order_id, &units)
+        .checkout_for(
+            cart_id.into(),
+            caller.as_ref(),
+            body.order_id.into(),
+            &units,
+        )
         .await?)
 }

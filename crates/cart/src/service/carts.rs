@@ -66,10 +66,13 @@ impl CartService {
     /// The cart as checkout reads it, if `customer` (None: a guest) may see it.
     pub async fn snapshot(
         &self,
-        cart_id: Uuid,
-        customer: Option<Uuid>,
+        cart_id: CartId,
+        customer: Option<CustomerId>,
     ) -> Result<Option<CartSnapshot>> {
-        let Some(cart) = self.accessible_to(cart_id, customer).await? else {
+        let Some(cart) = self
+            .accessible_to(cart_id.uuid(), customer.map(CustomerId::uuid))
+            .await?
+        else {
             return Ok(None);
         };
         let items = store::items(self.db.pool(), cart.id).await?;

@@ -32,15 +32,21 @@ impl CartService {
     /// and again by `order.placed` (in case that call failed).
     pub async fn checkout(
         &self,
-        cart_id: Uuid,
-        order_id: Uuid,
+        cart_id: CartId,
+        order_id: OrderId,
         units: &[OrderedUnits],
     ) -> Result<()> {
         let mut tx = self.db.begin_write().await?;
-        if eventbus::inbox::claim(&mut tx, "cart-orders", order_id).await? {
-            store::lock(&mut tx, cart_id, now_millis()).await?;
+        if eventbus::inbox::claim(&mut tx, "cart-orders", order_id.uuid()).await? {
+            store::lock(&mut tx, cart_id.uuid(), now_millis()).await?;
             for unit in units {
-                store::take(&mut tx, cart_id, unit.variant_id.uuid(), unit.quantity).await?;
+                store::take(
+                    &mut tx,
+                    cart_id.uuid(),
+                    unit.variant_id.uuid(),
+                    unit.quantity,
+                )
+                .await?;
             }
         }
         tx.commit().await?;
@@ -50,12 +56,12 @@ impl CartService {
     /// Checkout as the cart API offers it: only on a cart the caller may see.
     pub async fn checkout_for(
         &self,
-        cart_id: Uuid,
+        cart_id: CartId,
         caller: Option<&AuthUser>,
-        order_id: Uuid,
+        order_id: OrderId,
         units: &[OrderedUnits],
     ) -> Result<CartView> {
-        let cart = self.accessible(cart_id, caller).await?;
+        let cart = self.accessible(cart_id.uuid(), caller).await?;
         self.checkout(cart_id, order_id, units).await?;
         self.view(cart).await
     }
@@ -75,7 +81,8 @@ impl CartService {
                 quantity: l.quantity,
             })
             .collect();
-        self.checkout(cart_id, placed.order_id, &units).await?;
+        self.checkout(cart_id.into(), placed.order_id.into(), &units)
+            .await?;
         Ok(())
     }
 }

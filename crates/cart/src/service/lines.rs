@@ -6,13 +6,13 @@ impl CartService {
     /// Adds units of a variant, priced by the catalog; an existing line grows.
     pub async fn add(
         &self,
-        cart_id: Uuid,
+        cart_id: CartId,
         caller: Option<&AuthUser>,
-        variant_id: Uuid,
+        variant_id: VariantId,
         quantity: i64,
     ) -> Result<CartView> {
         check_quantity(quantity).map_err(|e| CartError::field("quantity", e))?;
-        let cart = self.accessible(cart_id, caller).await?;
+        let cart = self.accessible(cart_id.uuid(), caller).await?;
         let info = self.variant(variant_id).await?;
         // A cart's currency is fixed when it is opened.
         if info.currency != cart.currency {
@@ -29,7 +29,7 @@ impl CartService {
         let now = now_millis();
         let item = Item {
             id: Uuid::now_v7(),
-            variant_id,
+            variant_id: variant_id.uuid(),
             sku: info.sku,
             product_name: info.product_name,
             variant_title: info.variant_title,
@@ -52,7 +52,7 @@ impl CartService {
         .await?
         .is_none()
         {
-            let held = store::quantity_of(&mut *tx, cart.id, variant_id).await?;
+            let held = store::quantity_of(&mut *tx, cart.id, variant_id.uuid()).await?;
             return Err(domain::refused_add(held, quantity, info.available));
         }
         tx.commit().await?;
@@ -82,7 +82,7 @@ impl CartService {
             .find(|i| i.id == item_id)
             .ok_or(CartError::NotFound("cart line"))?;
         if quantity > item.quantity {
-            let info = self.variant(item.variant_id).await?;
+            let info = self.variant(item.variant_id.into()).await?;
             if quantity > info.available {
                 return Err(CartError::OutOfStock {
                     available: info.available,

@@ -1,5 +1,6 @@
 //! The cart's use cases.
 
+use contracts::ids::{CartId, CustomerId, OrderId, VariantId};
 use std::sync::Arc;
 
 use contracts::clients::{
@@ -71,8 +72,8 @@ impl CartService {
         })
     }
 
-    async fn variant(&self, variant_id: Uuid) -> Result<VariantInfo> {
-        match self.catalog.variant(variant_id.into()).await {
+    async fn variant(&self, variant_id: VariantId) -> Result<VariantInfo> {
+        match self.catalog.variant(variant_id).await {
             Ok(Some(info)) => Ok(info),
             Ok(None) => Err(CartError::NotFound("variant")),
             Err(ClientError::Unavailable { detail, .. }) => {
