@@ -61,20 +61,45 @@ impl App {
         );
         // Stops consumers, relays and tasks once the HTTP drain is over.
         let stop = CancellationToken::new();
-        let mut router = axum::Router::new();
-        let mut openapi: Option<utoipa::openapi::OpenApi> = None;
-        let mut checks = vec![bus_check(&bus)];
-        let (mut databases, mut outboxes, mut tasks, mut services) =
-            (vec![], vec![], vec![], vec![]);
+        let mut modules = Vec::new();
         for target in Target::ALL.iter().filter(|t| targets.contains(t)) {
-            let module = target.build(cfg, &mut ctx).await?;
-            for (subscription, handler) in module.subscriptions {
+            let mut module = target.build(cfg, &mut ctx).await?;
+            for (subscription, handler) in std::mem::take(&mut module.subscriptions) {
                 let id = subscription.id();
                 bus.subscribe(subscription, handler, stop.clone())
                     .await
                     .with_context(|| format!("subscribing {id}"))?;
             }
-            router = router.merge(module.router);
+            modules.push(module);
+        }
+        Self::assemble(cfg, bus, etcd, modules, stop)
+    }
+
+    /// One process of the built modules: their routes and documents merged
+    /// with the operational routes (and the edge when registered), their
+    /// outboxes, tasks, checks and databases collected.
+    fn assemble(
+        cfg: &Config,
+        bus: Arc<dyn EventBus>,
+        etcd: Option<platform::discovery::Etcd>,
+        modules: Vec<runtime::Module>,
+        stop: CancellationToken,
+    ) -> anyhow::Result<Self> {
+        let mut app = Self {
+            router: axum::Router::new(),
+            databases: Vec::new(),
+            outboxes: Vec::new(),
+            tasks: Vec::new(),
+            stop,
+            eventbus: cfg.eventbus.clone(),
+            registry: None,
+            bus: bus.clone(),
+        };
+        let mut openapi: Option<utoipa::openapi::OpenApi> = None;
+        let mut checks = vec![bus_check(&bus)];
+        let mut services = Vec::new();
+        for module in modules {
+            app.router = app.router.merge(module.router);
             openapi = Some(match openapi {
                 Some(mut api) => {
                     api.merge(module.openapi);
@@ -82,22 +107,22 @@ impl App {
                 }
                 None => module.openapi,
             });
-            outboxes.extend(module.outbox.map(|outbox| (module.name, outbox)));
-            tasks.extend(module.tasks);
+            app.outboxes
+                .extend(module.outbox.map(|outbox| (module.name, outbox)));
+            app.tasks.extend(module.tasks);
             checks.extend(module.checks);
-            databases.push(module.db);
+            app.databases.push(module.db);
             services.push((module.name, module.route_prefixes));
         }
-        let registry = etcd.clone().map(|etcd| Registry {
+        app.registry = etcd.clone().map(|etcd| Registry {
             etcd,
             cfg: cfg.discovery.clone(),
             services,
             status: platform::discovery::RegistryStatus::default(),
         });
-        if let Some(registry) = &registry {
-            checks.push(registry_check(registry));
-        }
-        let mut router = router.merge(server::ops_router(checks, openapi.unwrap_or_default()));
+        checks.extend(app.registry.as_ref().map(registry_check));
+        let mut router = std::mem::take(&mut app.router)
+            .merge(server::ops_router(checks, openapi.unwrap_or_default()));
         if let Some(etcd) = etcd {
             // Registered, this process is one of the gateway's edge servers.
             let services = Target::ALL.iter().map(|t| t.name().to_owned()).collect();
@@ -105,16 +130,8 @@ impl App {
                 platform::http::edge::EdgeState::new(etcd, services)?,
             ));
         }
-        Ok(Self {
-            router: platform::http::layers::apply(router, &cfg.http),
-            databases,
-            bus,
-            outboxes,
-            tasks,
-            stop,
-            eventbus: cfg.eventbus.clone(),
-            registry,
-        })
+        app.router = platform::http::layers::apply(router, &cfg.http);
+        Ok(app)
     }
 
     /// The event bus, for subscribing before serving (and for tests).
