@@ -37,7 +37,7 @@ fn cart(row: &AnyRow) -> Result<Cart, sqlx::Error> {
     Ok(Cart {
         id: id(row, "cart_id")?,
         // A stored owner that is not a UUID is corruption, never a guest cart.
-        customer_id: platform::db::optional_uuid_column(row, "customer_id")?,
+        customer_id: platform::db::optional_uuid_column(row, "cart.customer_id")?,
         currency: row.try_get("currency")?,
         updated_at: row.try_get("updated_at")?,
     })

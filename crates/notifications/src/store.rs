@@ -53,7 +53,7 @@ fn delivery(row: &AnyRow) -> Result<Delivery, sqlx::Error> {
         event_id: id(row, "event_id")?,
         channel: row.try_get("channel")?,
         template: row.try_get("template")?,
-        customer_id: optional_id(row, "customer_id")?,
+        customer_id: optional_id(row, "delivery.customer_id")?,
         recipient: row.try_get("recipient")?,
         subject: row.try_get("subject")?,
         body_text: row.try_get("body_text")?,

@@ -78,7 +78,8 @@ fn order(row: &AnyRow) -> Result<Order, sqlx::Error> {
         .into_iter()
         .map(|h| {
             Ok(HistoryEntry {
-                status: Status::parse(&h.status).ok_or_else(|| decode_err("history", &h.status))?,
+                status: Status::parse(&h.status)
+                    .ok_or_else(|| decode_err("orders.history", &h.status))?,
                 at: h.at,
                 note: h.note,
             })
@@ -94,7 +95,7 @@ fn order(row: &AnyRow) -> Result<Order, sqlx::Error> {
     Ok(Order {
         id: id(row, "order_id")?,
         number: row.try_get("number")?,
-        customer_id: optional_id(row, "customer_id")?,
+        customer_id: optional_id(row, "orders.customer_id")?,
         email: row.try_get("email")?,
         currency: row.try_get("currency")?,
         subtotal: row.try_get("subtotal")?,
@@ -115,16 +116,18 @@ fn order(row: &AnyRow) -> Result<Order, sqlx::Error> {
         },
         payment_provider: {
             let name: String = row.try_get("payment_provider")?;
-            Provider::parse(&name).ok_or_else(|| decode_err("payment_provider", &name))?
+            Provider::parse(&name).ok_or_else(|| decode_err("orders.payment_provider", &name))?
         },
         lifecycle: Lifecycle {
-            status: Status::parse(&status).ok_or_else(|| decode_err("status", &status))?,
+            status: Status::parse(&status).ok_or_else(|| decode_err("orders.status", &status))?,
             payment_status: PaymentStatus::parse(&payment_status)
-                .ok_or_else(|| decode_err("payment_status", &payment_status))?,
+                .ok_or_else(|| decode_err("orders.payment_status", &payment_status))?,
             cancel_reason: cancel_reason
-                .map(|r| CancelReason::parse(&r).ok_or_else(|| decode_err("cancel_reason", &r)))
+                .map(|r| {
+                    CancelReason::parse(&r).ok_or_else(|| decode_err("orders.cancel_reason", &r))
+                })
                 .transpose()?,
-            payment_id: optional_id(row, "payment_id")?,
+            payment_id: optional_id(row, "orders.payment_id")?,
             tracking,
             history,
         },

@@ -12,16 +12,16 @@ use contracts::checkout::Provider;
 use crate::domain::payment::{Due, Payment, Refund, Status};
 
 /// A stored provider name; one Mercato does not know is corruption.
-fn provider(row: &AnyRow) -> Result<Provider, sqlx::Error> {
+fn provider(row: &AnyRow, table: &str) -> Result<Provider, sqlx::Error> {
     let name: String = row.try_get("provider")?;
     Provider::parse(&name).ok_or_else(|| sqlx::Error::ColumnDecode {
-        index: "provider".into(),
+        index: format!("{table}.provider"),
         source: format!("unknown provider `{name}`").into(),
     })
 }
 
-fn customer(row: &AnyRow) -> Result<Option<Uuid>, sqlx::Error> {
-    platform::db::optional_uuid_column(row, "customer_id")
+fn customer(row: &AnyRow, table: &str) -> Result<Option<Uuid>, sqlx::Error> {
+    platform::db::optional_uuid_column(row, &format!("{table}.customer_id"))
 }
 
 /// Records what an order owes; a second time changes nothing.
@@ -59,11 +59,11 @@ pub async fn find_due<'c>(ex: impl Exec<'c>, order_id: Uuid) -> Result<Option<Du
     row.map(|r| {
         Ok(Due {
             order_id: id(&r, "order_id")?,
-            customer_id: customer(&r)?,
+            customer_id: customer(&r, "order_due")?,
             email: r.try_get("email")?,
             amount: r.try_get("amount")?,
             currency: r.try_get("currency")?,
-            provider: provider(&r)?,
+            provider: provider(&r, "order_due")?,
             cancelled: r.try_get::<i64, _>("cancelled")? != 0,
         })
     })
@@ -87,12 +87,12 @@ fn payment(row: &AnyRow) -> Result<Payment, sqlx::Error> {
     Ok(Payment {
         id: id(row, "payment_id")?,
         order_id: id(row, "order_id")?,
-        customer_id: customer(row)?,
+        customer_id: customer(row, "payment")?,
         email: row.try_get("email")?,
-        provider: provider(row)?,
+        provider: provider(row, "payment")?,
         provider_ref: row.try_get("provider_ref")?,
         status: Status::parse(&status).ok_or_else(|| sqlx::Error::ColumnDecode {
-            index: "status".into(),
+            index: "payment.status".into(),
             source: format!("unknown status `{status}`").into(),
         })?,
         amount: row.try_get("amount")?,

@@ -33,7 +33,7 @@ pub async fn all<'c>(ex: impl Exec<'c>) -> Result<Vec<Category>, sqlx::Error> {
                 id: uuid(r, "category_id")?,
                 slug: r.try_get("slug")?,
                 name: r.try_get("name")?,
-                parent_id: platform::db::optional_uuid_column(r, "parent_id")?,
+                parent_id: platform::db::optional_uuid_column(r, "category.parent_id")?,
             })
         })
         .collect()

@@ -364,10 +364,16 @@ pub trait Exec<'c>: sqlx::Executor<'c, Database = Any> {}
 impl<'c, T: sqlx::Executor<'c, Database = Any>> Exec<'c> for T {}
 
 /// Reads a UUID stored as text. A value that is not one is corruption: an
-/// error naming the column, never a made-up or missing id.
+/// error naming the column, never a made-up or missing id. `column` may be
+/// `table.column`, so that the error names the table too.
 pub fn uuid_column(row: &sqlx::any::AnyRow, column: &str) -> Result<uuid::Uuid, sqlx::Error> {
-    let text: String = sqlx::Row::try_get(row, column)?;
+    let text: String = sqlx::Row::try_get(row, column_name(column))?;
     parse_uuid(column, &text)
+}
+
+/// The column of `table.column` (or of a bare column name).
+fn column_name(qualified: &str) -> &str {
+    qualified.rsplit('.').next().unwrap_or(qualified)
 }
 
 /// Reads a nullable UUID stored as text; NULL is `None`, anything else
@@ -376,7 +382,7 @@ pub fn optional_uuid_column(
     row: &sqlx::any::AnyRow,
     column: &str,
 ) -> Result<Option<uuid::Uuid>, sqlx::Error> {
-    let text: Option<String> = sqlx::Row::try_get(row, column)?;
+    let text: Option<String> = sqlx::Row::try_get(row, column_name(column))?;
     text.map(|text| parse_uuid(column, &text)).transpose()
 }
 

@@ -19,7 +19,7 @@ fn from_row(row: &AnyRow) -> Result<Account, sqlx::Error> {
         name: row.try_get("name")?,
         phone: opt_text(row, "phone")?,
         role: Role::parse(&role).ok_or_else(|| sqlx::Error::ColumnDecode {
-            index: "role".into(),
+            index: "account.role".into(),
             source: format!("unknown role `{role}`").into(),
         })?,
         email_verified: flag(row, "email_verified")?,
