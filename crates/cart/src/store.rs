@@ -26,7 +26,7 @@ pub struct Item {
     pub sku: String,
     /// Product name at the time of adding.
     pub product_name: String,
-    /// Variant title.
+    /// The variant's title when the line was added.
     pub variant_title: String,
     pub quantity: i64,
     /// Minor units.

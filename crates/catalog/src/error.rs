@@ -29,7 +29,7 @@ pub enum CatalogError {
     /// The category is in use.
     #[error("category in use")]
     CategoryInUse,
-    /// Not found.
+    /// The named thing does not exist, or the caller may not see it.
     #[error("{0} not found")]
     NotFound(&'static str),
     /// Not enough stock for an adjustment.

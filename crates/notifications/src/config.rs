@@ -36,17 +36,17 @@ pub struct NotificationsConfig {
     pub smtp_ca_file: Option<PathBuf>,
     /// SMTP user (with `smtp_password`), if the server wants one.
     pub smtp_username: Option<String>,
-    /// SMTP password.
+    /// Password for SMTP authentication, with `smtp_username`.
     pub smtp_password: Option<SecretString>,
     /// SendGrid's API base URL.
     pub sendgrid_base_url: String,
-    /// SendGrid API key.
+    /// SendGrid API key (Mail Send permission).
     pub sendgrid_api_key: Option<SecretString>,
     /// Twilio's API base URL.
     pub twilio_base_url: String,
-    /// Twilio account SID.
+    /// The Twilio account that sends texts (`AC...`).
     pub twilio_account_sid: Option<String>,
-    /// Twilio auth token.
+    /// Its auth token, for HTTP basic auth with the SID.
     pub twilio_auth_token: Option<SecretString>,
     /// Sender number (E.164) or messaging service.
     pub twilio_from: Option<String>,

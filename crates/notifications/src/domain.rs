@@ -274,7 +274,7 @@ impl Default for Preferences {
 /// A way to reach a customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {
-    /// Email.
+    /// Mail, to the account's address.
     Email,
     /// Text message.
     Sms,

@@ -31,7 +31,7 @@ pub struct TestApp {
 pub struct Reply {
     /// `draft` (hidden from shoppers), `active` or `archived`.
     pub status: StatusCode,
-    /// Headers.
+    /// All response headers.
     pub headers: HeaderMap,
     /// Body as JSON (Null when empty or not JSON).
     pub body: Value,
@@ -169,7 +169,7 @@ impl Drop for TestApp {
 pub struct Customer {
     /// User id.
     pub id: String,
-    /// Email.
+    /// The address it registered with.
     pub email: String,
     /// Access token.
     pub access: String,

@@ -71,9 +71,9 @@ impl ScratchDb {
 /// One applied effect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
-    /// Event id.
+    /// The envelope's id (the deduplication key).
     pub event_id: String,
-    /// Event type.
+    /// The envelope's type, e.g. `order.placed`.
     pub event_type: String,
     /// Aggregate key.
     pub key: String,

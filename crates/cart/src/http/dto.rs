@@ -69,9 +69,9 @@ pub struct ItemOut {
     pub variant_id: Uuid,
     /// The stock-keeping unit: unique in the catalog, 1 to 64 characters.
     pub sku: String,
-    /// Product name.
+    /// The product's name when the line was added.
     pub product_name: String,
-    /// Variant title.
+    /// The variant's title when the line was added.
     pub variant_title: String,
     /// Units of the variant on this line (1 to 99).
     pub quantity: i64,

@@ -22,7 +22,7 @@ pub struct ProductUpdated {
 /// A variant's price in a [`ProductUpdated`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VariantPrice {
-    /// Variant id.
+    /// The variant whose price this is.
     pub variant_id: Uuid,
     /// The stock-keeping unit: unique in the catalog, 1 to 64 characters.
     pub sku: String,

@@ -52,7 +52,7 @@ pub struct OrderPlaced {
     pub customer_id: Option<Uuid>,
     /// Where to mail.
     pub email: String,
-    /// Lines.
+    /// What was ordered, one entry per variant.
     pub lines: Vec<OrderLine>,
     /// Amount to pay, minor units.
     pub total: i64,

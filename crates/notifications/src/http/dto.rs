@@ -40,7 +40,7 @@ pub struct NotificationOut {
     /// Recorded at.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
-    /// Sent at.
+    /// When the channel accepted it; absent until then.
     #[serde(with = "time::serde::rfc3339::option")]
     pub sent_at: Option<OffsetDateTime>,
 }

@@ -94,9 +94,9 @@ pub struct OrderItemOut {
 /// Tracking of a shipped order.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TrackingOut {
-    /// Carrier.
+    /// The carrier that took the parcel, e.g. `DHL`.
     pub carrier: String,
-    /// Tracking number.
+    /// The carrier's number for the parcel.
     pub tracking_number: String,
 }
 

@@ -34,7 +34,7 @@ pub struct RegisterIn {
 pub struct LoginIn {
     /// Login email.
     pub email: String,
-    /// Password.
+    /// Checked against the stored hash; never logged.
     pub password: String,
 }
 
@@ -127,7 +127,7 @@ pub struct UserOut {
     pub name: String,
     /// Phone (E.164), if given.
     pub phone: Option<String>,
-    /// Role.
+    /// `customer` or `admin`.
     pub role: Role,
     /// Has the email been verified?
     pub email_verified: bool,
@@ -252,11 +252,11 @@ pub struct AddressOut {
     pub line1: String,
     /// Flat, floor, company.
     pub line2: Option<String>,
-    /// City.
+    /// City or town.
     pub city: String,
     /// State or province.
     pub region: Option<String>,
-    /// Postal code.
+    /// Postal or ZIP code, as the country writes it.
     pub postal_code: String,
     /// ISO 3166-1 alpha-2.
     pub country: String,

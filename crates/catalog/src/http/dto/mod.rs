@@ -223,7 +223,7 @@ pub struct VariantOut {
 pub struct ProductOut {
     /// Its id, as its URLs carry it.
     pub id: Uuid,
-    /// Slug.
+    /// Its URL name: lower-case words joined by hyphens, unique.
     pub slug: String,
     /// Shown to shoppers; 1 to 200 characters.
     pub name: String,
@@ -238,7 +238,7 @@ pub struct ProductOut {
     /// Free attributes.
     #[schema(value_type = Object)]
     pub attributes: BTreeMap<String, serde_json::Value>,
-    /// Variants.
+    /// Its variants, in display order, each with its stock.
     pub variants: Vec<VariantOut>,
     /// The lowest variant price.
     pub price_from: Money,
@@ -389,15 +389,15 @@ pub struct AdjustmentIn {
 /// A purchasable variant (what carts read).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VariantInfoOut {
-    /// Variant id.
+    /// The variant.
     pub variant_id: Uuid,
     /// Its product.
     pub product_id: Uuid,
     /// The stock-keeping unit: unique in the catalog, 1 to 64 characters.
     pub sku: String,
-    /// Product name.
+    /// Its product's name, as shoppers see it.
     pub product_name: String,
-    /// Variant title.
+    /// What tells the variant apart, e.g. `Large / Blue`.
     pub variant_title: String,
     /// Price in minor units.
     pub price: i64,
