@@ -2,11 +2,12 @@
 
 use std::{sync::Arc, time::Duration};
 
+use anyhow::Context as _;
 use contracts::{
     checkout::OfferedPaymentProviders,
     clients::cart::{CartClient, HttpCart},
 };
-use runtime::{Context, Module};
+use runtime::{Context, Module, Periodic};
 
 use crate::{NAME, OrdersConfig, OrdersService, events, http, migrator};
 
@@ -40,6 +41,7 @@ pub async fn build(cfg: &OrdersConfig, ctx: &mut Context) -> anyhow::Result<Modu
     ));
     ctx.offer(OfferedPaymentProviders(cfg.payment_providers.clone()));
     let verifier = ctx.verifier(NAME)?;
+    let watched = service.clone();
     Ok(Module::new(NAME, ROUTES, db)
         .outbox(service.outbox())
         .subscribe(
@@ -47,5 +49,18 @@ pub async fn build(cfg: &OrdersConfig, ctx: &mut Context) -> anyhow::Result<Modu
             Arc::new(events::SagaEvents(service.clone())),
         )
         .idempotency_janitor()
+        .periodic(
+            "saga-watch",
+            Periodic::every(Duration::from_secs(15)),
+            move || {
+                let service = watched.clone();
+                async move {
+                    service
+                        .watch_awaiting_payment()
+                        .await
+                        .context("measuring the orders awaiting payment")
+                }
+            },
+        )
         .routes(http::router(http::OrdersState { service, verifier })))
 }

@@ -257,3 +257,13 @@ pub async fn list<'c>(
         .await?;
     rows.iter().map(order).collect()
 }
+
+/// When the longest-waiting order entered `awaiting_payment` (its last
+/// update), if any order waits: what a saga stuck between reservation and
+/// payment shows as.
+pub async fn oldest_awaiting_payment<'c>(ex: impl Exec<'c>) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("select min(updated_at) from orders where status = $1")
+        .bind(Status::AwaitingPayment.as_str())
+        .fetch_one(ex)
+        .await
+}

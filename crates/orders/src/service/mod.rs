@@ -115,6 +115,16 @@ impl OrdersService {
         }
     }
 
+    /// Publishes how long the longest-waiting order has been awaiting its
+    /// payment (`orders_awaiting_payment_oldest_age_seconds`, 0 when none
+    /// waits): past the reservation time, the checkout saga is stuck.
+    pub async fn watch_awaiting_payment(&self) -> Result<()> {
+        let oldest = store::oldest_awaiting_payment(self.db.pool()).await?;
+        let age_ms = oldest.map_or(0, |at| (now_millis() - at).max(0));
+        metrics::gauge!("orders_awaiting_payment_oldest_age_seconds").set(age_ms as f64 / 1000.0);
+        Ok(())
+    }
+
     /// The outbox, for its relay.
     pub fn outbox(&self) -> Arc<Outbox> {
         self.outbox.clone()

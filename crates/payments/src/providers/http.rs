@@ -80,6 +80,9 @@ impl Api {
                                 self.provider
                             ))
                         })?;
+                        let outcome = if status.is_success() { "ok" } else { "refused" };
+                        metrics::counter!("payments_provider_calls_total", "provider" => self.provider, "outcome" => outcome)
+                            .increment(1);
                         return Ok(Answer {
                             status,
                             body: body.to_vec(),
@@ -92,6 +95,8 @@ impl Api {
             metrics::counter!("payments_provider_retries_total", "provider" => self.provider)
                 .increment(1);
             if attempt >= self.attempts {
+                metrics::counter!("payments_provider_calls_total", "provider" => self.provider, "outcome" => "unavailable")
+                    .increment(1);
                 return Err(ProviderError::Transient(format!(
                     "{} {what}: {reason} after {attempt} attempts",
                     self.provider
