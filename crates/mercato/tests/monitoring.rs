@@ -1,7 +1,8 @@
 //! The monitoring an operator runs unchanged (deploy/prometheus,
 //! deploy/alertmanager), checked by the real tools: Prometheus's own
 //! validation and rule unit tests (`promtool test rules`, one test or more
-//! for every alert), and Alertmanager's configuration check.
+//! for every alert), Alertmanager's configuration check, and a live run of
+//! both servers against the shop.
 
 #![allow(
     clippy::unwrap_used,
@@ -10,7 +11,23 @@
     reason = "a failed step fails the test loudly, in helpers too"
 )]
 
-use std::{path::PathBuf, process::Command};
+use std::{
+    path::PathBuf,
+    process::Command,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{Json, Router, routing::post};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use testkit::{
+    Backend,
+    fakes::paypal::{FakePaypal, WEBHOOK_ID},
+    prometheus::{Alertmanager, Prometheus},
+    shop::{address, cart_with, pay, payment_of, place, product, wait_status},
+    spawn_with,
+};
 
 fn deploy() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy")
@@ -84,4 +101,246 @@ fn the_alertmanager_configuration_is_valid() {
     let amtool = tool("MERCATO_TEST_AMTOOL");
     let config = deploy().join("alertmanager/alertmanager.yml");
     run(&amtool, &["check-config", config.to_str().unwrap()]);
+}
+
+/// What Alertmanager's webhooks delivered: (receiver path, notification).
+type Delivered = Arc<Mutex<Vec<(String, Value)>>>;
+
+/// A webhook receiver on loopback standing in for the pager and the
+/// ticket system: it keeps every notification Alertmanager posts.
+async fn receiver() -> (String, Delivered) {
+    let delivered: Delivered = Arc::default();
+    let keep = |path: &'static str| {
+        let delivered = delivered.clone();
+        post(move |Json(body): Json<Value>| async move {
+            delivered.lock().unwrap().push((path.to_owned(), body));
+        })
+    };
+    let router = Router::new()
+        .route("/page", keep("page"))
+        .route("/ticket", keep("ticket"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (base, delivered)
+}
+
+/// Whether a notification of `status` about the checkout availability
+/// page has arrived at `path`.
+fn notified(delivered: &Delivered, path: &str, status: &str) -> bool {
+    delivered.lock().unwrap().iter().any(|(p, body)| {
+        p == path
+            && body["alerts"].as_array().is_some_and(|alerts| {
+                alerts.iter().any(|a| {
+                    a["status"] == status
+                        && a["labels"]["alertname"] == "ErrorBudgetBurn"
+                        && a["labels"]["slo"] == "checkout"
+                        && a["labels"]["sli"] == "availability"
+                })
+            })
+    })
+}
+
+async fn wait_notified(delivered: &Delivered, path: &str, status: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !notified(delivered, path, status) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {status} notification at /{path}: {:?}",
+            delivered.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+const PAYPAL_ID: &str = "AaMonitoringClient";
+const PAYPAL_SECRET: &str = "EMonitoringSecret";
+
+/// A real Prometheus scrapes the all-in-one shop and evaluates the shipped
+/// rules; a real Alertmanager routes with the shipped configuration (its
+/// webhooks pointed here, its waits shortened). Checkouts succeed, then
+/// PayPal stops answering and confirmations fail: the checkout availability
+/// page reaches the pager, its ticket is inhibited; PayPal recovers, the
+/// shop serves on, and the page resolves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_outage_pages_through_alertmanager_and_resolves_after_recovery() {
+    let paypal = FakePaypal::start(PAYPAL_ID, PAYPAL_SECRET, 3600).await;
+    let paypal_base = paypal.base.clone();
+    let app = spawn_with(Backend::Sqlite, move |cfg| {
+        cfg.payments.paypal_base_url = paypal_base;
+        cfg.payments.paypal_client_id = Some(PAYPAL_ID.into());
+        cfg.payments.paypal_client_secret = Some(SecretString::from(PAYPAL_SECRET));
+        cfg.payments.paypal_webhook_id = Some(WEBHOOK_ID.into());
+        cfg.payments.paypal_return_url = "https://shop.example/return?order={order_id}".into();
+        cfg.payments.provider_attempts = 1;
+        cfg.orders.payment_providers = vec!["test".into(), "paypal".into()];
+    })
+    .await;
+
+    let (hooks, delivered) = receiver().await;
+    let shipped = std::fs::read_to_string(deploy().join("alertmanager/alertmanager.yml")).unwrap();
+    let am_config = shipped
+        .replace("http://alert-receiver:9095", &hooks)
+        .replace("group_wait: 30s", "group_wait: 1s")
+        .replace("group_wait: 10s", "group_wait: 1s")
+        .replace("group_interval: 5m", "group_interval: 1s");
+    assert_ne!(am_config, shipped);
+    let alertmanager = Alertmanager::start(&am_config).await;
+    let rules = deploy().join("prometheus/rules");
+    let target = app.base.trim_start_matches("http://");
+    let prometheus = Prometheus::start(&format!(
+        "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\n\
+         rule_files: ['{}/*.yml']\n\
+         alerting: {{alertmanagers: [{{static_configs: [{{targets: ['{}']}}]}}]}}\n\
+         scrape_configs: [{{job_name: mercato, static_configs: [{{targets: ['{target}']}}]}}]\n",
+        rules.display(),
+        alertmanager.address
+    ))
+    .await;
+
+    // Scraping has begun (discovery applies targets after a few seconds).
+    prometheus
+        .wait_for("up == 1", Duration::from_secs(30))
+        .await;
+    // Shoppers keep coming: a client retrying its checkout with its key
+    // gets its 201 again, four times a second, for the whole test (a
+    // counter's first value is invisible to rate(): only increases count).
+    let variants = product(&app, "monitored", &[(1500, 1000)]).await;
+    let cart = cart_with(&app, None, &[(&variants[0], 1)]).await;
+    let retried = json!({"cart_id": cart, "email": "buyer@example.com", "shipping_address": address(), "payment_provider": "test"});
+    app.post_with(
+        "/api/v1/orders",
+        None,
+        &[("Idempotency-Key", "retried")],
+        &retried,
+    )
+    .await
+    .expect(201);
+    let steady = {
+        let (client, url, body) = (
+            app.client.clone(),
+            format!("{}/api/v1/orders", app.base),
+            retried.clone(),
+        );
+        tokio::spawn(async move {
+            loop {
+                let _ = client
+                    .post(&url)
+                    .header("Idempotency-Key", "retried")
+                    .json(&body)
+                    .send()
+                    .await;
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        })
+    };
+
+    // A healthy shop: test-card checkouts, and PayPal orders approved by
+    // their buyers, waiting to be captured.
+    for n in 0..5 {
+        let cart = cart_with(&app, None, &[(&variants[0], 1)]).await;
+        let placed = place(
+            &app,
+            None,
+            &cart,
+            Some("buyer@example.com"),
+            Some(&format!("healthy-{n}")),
+        )
+        .await;
+        let order = placed.expect(201).body["id"].as_str().unwrap().to_owned();
+        wait_status(&app, &order, None, "awaiting_payment").await;
+        pay(&app, &order, None, "4242424242424242")
+            .await
+            .expect(200);
+    }
+    let mut approved = Vec::new();
+    for n in 0..3 {
+        let cart = cart_with(&app, None, &[(&variants[0], 1)]).await;
+        let placed = app
+            .post_with(
+                "/api/v1/orders",
+                None,
+                &[("Idempotency-Key", &format!("paypal-{n}"))],
+                &json!({"cart_id": cart, "email": "buyer@example.com", "shipping_address": address(), "payment_provider": "paypal"}),
+            )
+            .await;
+        let order = placed.expect(201).body["id"].as_str().unwrap().to_owned();
+        wait_status(&app, &order, None, "awaiting_payment").await;
+        let payment = loop {
+            let payment = payment_of(&app, &order, None).await;
+            if payment["approval_url"].is_string() {
+                break payment;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let reference = payment["approval_url"]
+            .as_str()
+            .unwrap()
+            .split("token=")
+            .nth(1)
+            .unwrap()
+            .to_owned();
+        paypal.approve(&reference, false).await;
+        approved.push(payment["id"].as_str().unwrap().to_owned());
+    }
+    // The rules evaluate against the shop's own metrics: a healthy
+    // checkout burns nothing.
+    let ratio = prometheus
+        .wait_for(
+            // NaN (no rate yet) fails the comparison.
+            "slo:sli_error:ratio_rate5m{slo=\"checkout\"} >= 0",
+            Duration::from_secs(30),
+        )
+        .await;
+    assert_eq!(ratio[0]["value"][1], "0", "{ratio:?}");
+
+    // PayPal goes down: every capture fails, and buyers try again for a
+    // while (spread over scrapes: a counter's first value is invisible to
+    // rate()).
+    paypal.fail_next(1000, 503);
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        for payment in &approved {
+            let answer = app
+                .post(
+                    &format!("/api/v1/payments/{payment}/confirm"),
+                    None,
+                    &json!({}),
+                )
+                .await;
+            answer.problem(502);
+        }
+    }
+    wait_notified(&delivered, "page", "firing").await;
+    // The ticket for the same budget is inhibited by its page.
+    assert!(
+        !notified(&delivered, "ticket", "firing"),
+        "{:?}",
+        delivered.lock().unwrap()
+    );
+
+    // PayPal is back and the shop serves on (clients retrying their
+    // checkouts get their answers): the burn falls under the page's rate.
+    paypal.fail_next(0, 503);
+    for payment in &approved {
+        app.post(
+            &format!("/api/v1/payments/{payment}/confirm"),
+            None,
+            &json!({}),
+        )
+        .await
+        .expect(200);
+    }
+    for _ in 0..2000 {
+        app.post_with(
+            "/api/v1/orders",
+            None,
+            &[("Idempotency-Key", "retried")],
+            &retried,
+        )
+        .await
+        .expect(201);
+    }
+    wait_notified(&delivered, "page", "resolved").await;
+    steady.abort();
 }

@@ -20,6 +20,7 @@ pub mod events;
 pub mod fakes;
 pub mod nats;
 pub mod postgres;
+pub mod prometheus;
 #[cfg(feature = "app")]
 pub mod shop;
 pub mod smtp;
