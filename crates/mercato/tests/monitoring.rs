@@ -342,5 +342,159 @@ async fn a_payment_outage_pages_through_alertmanager_and_resolves_after_recovery
         .expect(201);
     }
     wait_notified(&delivered, "page", "resolved").await;
+    every_dashboard_query_runs_and_the_key_panels_show_the_journey(&prometheus).await;
     steady.abort();
+}
+
+/// Metrics that exist only once their event has happened (none of which
+/// this journey causes), so a dashboard may read them before they exist.
+const ONLY_AFTER_THEIR_EVENT: &[&str] = &[
+    "eventbus_consumer_lag",           // NATS consumers only
+    "eventbus_dead_lettered_total",    // a delivery given up
+    "eventbus_redelivered_total",      // a handler failure
+    "eventbus_consume_failed_total",   // a handler failure
+    "catalog_stockouts_total",         // a reservation refused
+    "orders_cancelled_total",          // a cancellation
+    "payments_failed_total",           // a failed payment
+    "payments_refunded_total",         // a refund
+    "payments_webhooks_refused_total", // a forged webhook
+    "payments_orphan_charges_total",   // money for a failed payment
+    "payments_provider_retries_total", // a provider answered 429/5xx twice
+    "users_registered_total",          // a sign-up
+];
+
+/// Panels an operator opens first: after the journey they must show it.
+const KEY_PANELS: &[(&str, &str)] = &[
+    ("platform", "Requests per second by service"),
+    ("platform", "p99 latency by route"),
+    ("platform", "Journey availability (5 m)"),
+    ("platform", "Instances up"),
+    ("checkout", "Orders per minute"),
+    ("checkout", "Cart additions per minute"),
+    ("checkout", "Longest wait for a payment"),
+    ("events", "Events published per second"),
+    ("events", "Events consumed per second"),
+    ("events", "Outbox lag"),
+    ("payments", "Payments per minute"),
+    ("payments", "Provider calls by outcome"),
+    ("infrastructure", "Resident memory by instance"),
+    ("business", "Orders paid per minute"),
+    ("business", "Revenue per minute by currency (minor units)"),
+];
+
+/// Every panel of every shipped dashboard reads the provisioned
+/// datasource, names only metrics the shop exports (or one of
+/// [`ONLY_AFTER_THEIR_EVENT`]), and its query runs on the real Prometheus;
+/// the [`KEY_PANELS`] return data.
+async fn every_dashboard_query_runs_and_the_key_panels_show_the_journey(prometheus: &Prometheus) {
+    let datasource =
+        std::fs::read_to_string(deploy().join("grafana/provisioning/datasources/prometheus.yml"))
+            .unwrap();
+    assert!(datasource.contains("uid: prometheus"), "{datasource}");
+    let names: Value = reqwest::get(format!("{}/api/v1/label/__name__/values", prometheus.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let exported: Vec<&str> = names["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let mut checked = 0;
+    let mut shown = Vec::new();
+    for entry in std::fs::read_dir(deploy().join("grafana/dashboards")).unwrap() {
+        let path = entry.unwrap().path();
+        let dashboard: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        for panel in dashboard["panels"].as_array().unwrap() {
+            let title = panel["title"].as_str().unwrap();
+            assert_eq!(panel["datasource"]["uid"], "prometheus", "{name}: {title}");
+            let mut any = false;
+            for target in panel["targets"].as_array().unwrap() {
+                assert_eq!(target["datasource"]["uid"], "prometheus", "{name}: {title}");
+                let expr = target["expr"].as_str().unwrap();
+                for metric in metric_names(expr) {
+                    assert!(
+                        exported.contains(&metric.as_str())
+                            || metric.starts_with("slo:")
+                            || ONLY_AFTER_THEIR_EVENT.contains(&metric.as_str()),
+                        "{name}: {title}: {metric} is not a metric the shop exports"
+                    );
+                }
+                let query = expr.replace("$__rate_interval", "1m");
+                any |= !prometheus.query(&query).await.is_empty();
+                checked += 1;
+            }
+            if any {
+                shown.push((name.clone(), title.to_owned()));
+            }
+        }
+    }
+    assert!(checked >= 30, "{checked} queries");
+    for (dashboard, title) in KEY_PANELS {
+        assert!(
+            shown.iter().any(|(d, t)| d == dashboard && t == title),
+            "{dashboard}: \"{title}\" shows nothing after the journey"
+        );
+    }
+}
+
+/// The metric names a PromQL expression reads (not its functions, label
+/// names or grouping).
+fn metric_names(expr: &str) -> Vec<String> {
+    const NOT_METRICS: &[&str] = &[
+        "sum",
+        "max",
+        "min",
+        "rate",
+        "increase",
+        "histogram_quantile",
+        "by",
+        "vector",
+        "or",
+        "and",
+    ];
+    let mut out = Vec::new();
+    let mut rest = expr;
+    // Drop label matchers and grouping lists: they hold label names.
+    let mut cleaned = String::new();
+    let mut depth = 0;
+    for c in rest.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            _ if depth > 0 => {}
+            _ => cleaned.push(c),
+        }
+    }
+    let cleaned = cleaned
+        .split("by (")
+        .enumerate()
+        .map(|(i, part)| {
+            if i == 0 {
+                part.to_owned()
+            } else {
+                part.split_once(')')
+                    .map_or(String::new(), |(_, r)| r.to_owned())
+            }
+        })
+        .collect::<String>();
+    rest = &cleaned;
+    for token in rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')) {
+        if token.is_empty()
+            || token.starts_with(|c: char| c.is_ascii_digit())
+            || token.starts_with("__")
+            || NOT_METRICS.contains(&token)
+        {
+            continue;
+        }
+        if token.contains('_') || token.contains(':') || token == "up" {
+            out.push(token.to_owned());
+        }
+    }
+    out
 }

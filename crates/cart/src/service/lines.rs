@@ -56,6 +56,7 @@ impl CartService {
             return Err(domain::refused_add(held, quantity, info.available));
         }
         tx.commit().await?;
+        metrics::counter!("cart_adds_total").increment(1);
         self.view(cart).await
     }
 
