@@ -498,3 +498,94 @@ fn metric_names(expr: &str) -> Vec<String> {
     }
     out
 }
+
+/// The Compose `monitoring` profile runs pinned official images with the
+/// shipped configuration mounted where each program reads it. (The images
+/// cannot be pulled here; the files they get are the ones tested above.)
+#[test]
+fn the_compose_monitoring_profile_mounts_the_shipped_configuration() {
+    let compose = deploy().join("compose");
+    let mut command = Command::new("docker-compose");
+    command
+        .current_dir(&compose)
+        .args(["-f", "compose.yaml", "--profile", "monitoring", "config"]);
+    // The example settings stand in for an operator's .env.
+    for line in std::fs::read_to_string(compose.join("env.example"))
+        .unwrap()
+        .lines()
+    {
+        if let Some((key, value)) = line.split_once('=')
+            && !key.starts_with('#')
+        {
+            command.env(key.trim(), value.trim());
+        }
+    }
+    let output = command.output().expect("docker-compose runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let config = String::from_utf8(output.stdout).unwrap();
+    // The service's block of the resolved file (two-space keys under
+    // `services:`).
+    let block = |service: &str| -> String {
+        let start = config
+            .find(&format!("\n  {service}:\n"))
+            .unwrap_or_else(|| panic!("no service {service}:\n{config}"));
+        config[start + 1..]
+            .lines()
+            .skip(1)
+            .take_while(|l| l.starts_with("    ") || l.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    for (service, expected) in [
+        (
+            "prometheus",
+            vec![
+                (
+                    "prometheus/prometheus.yml",
+                    "/etc/prometheus/prometheus.yml",
+                ),
+                ("prometheus/rules", "/etc/prometheus/rules"),
+            ],
+        ),
+        (
+            "alertmanager",
+            vec![(
+                "alertmanager/alertmanager.yml",
+                "/etc/alertmanager/alertmanager.yml",
+            )],
+        ),
+        (
+            "grafana",
+            vec![
+                ("grafana/provisioning", "/etc/grafana/provisioning"),
+                ("grafana/dashboards", "/var/lib/grafana/dashboards"),
+            ],
+        ),
+    ] {
+        let block = block(service);
+        let image = block
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("image: "))
+            .unwrap_or_else(|| panic!("{service} has no image"));
+        assert!(
+            image.contains(':') && !image.ends_with(":latest"),
+            "{service} runs an unpinned image: {image}"
+        );
+        assert!(
+            block.contains("profiles:\n    - monitoring"),
+            "{service}: {block}"
+        );
+        for (source, target) in expected {
+            let file = deploy().join(source).canonicalize().unwrap();
+            let mount = format!("- {}:{target}:ro", file.display());
+            assert!(
+                block.contains(&mount),
+                "{service} does not mount {source} at {target}: {block}"
+            );
+        }
+    }
+}
