@@ -17,6 +17,12 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Placed-to-paid buckets in seconds: a card payment takes seconds, a
+/// redirect to PayPal minutes, a reservation lasts 30 minutes.
+const CHECKOUT_BUCKETS: &[f64] = &[
+    0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0,
+];
+
 /// Installs the Prometheus recorder once per process (several apps in one
 /// test process share it). Returns false if another recorder was installed.
 pub fn install() -> bool {
@@ -26,6 +32,11 @@ pub fn install() -> bool {
                 .set_buckets_for_metric(
                     Matcher::Full("http_request_duration_seconds".into()),
                     LATENCY_BUCKETS,
+                )
+                .ok()?
+                .set_buckets_for_metric(
+                    Matcher::Full("orders_checkout_duration_seconds".into()),
+                    CHECKOUT_BUCKETS,
                 )
                 .ok()?;
             let handle = builder.install_recorder().ok()?;

@@ -71,6 +71,28 @@ impl Module {
             checks: vec![database_check(name, &db)],
             db,
         }
+        .pool_gauges()
+    }
+
+    /// Publishes the database pool's use every 5 seconds:
+    /// `db_pool_connections{service, state="in_use"|"idle"}` and
+    /// `db_pool_max_connections{service}`.
+    fn pool_gauges(self) -> Self {
+        let (db, service) = (self.db.clone(), self.name);
+        self.periodic(
+            "db-pool",
+            Periodic::every(std::time::Duration::from_secs(5)),
+            move || {
+                let (in_use, idle, max) = db.pool_usage();
+                metrics::gauge!("db_pool_connections", "service" => service, "state" => "in_use")
+                    .set(f64::from(in_use));
+                metrics::gauge!("db_pool_connections", "service" => service, "state" => "idle")
+                    .set(f64::from(idle));
+                metrics::gauge!("db_pool_max_connections", "service" => service)
+                    .set(f64::from(max));
+                std::future::ready(Ok(()))
+            },
+        )
     }
 
     /// Its routes and their document.

@@ -160,6 +160,9 @@ fn count(order: &Order, events: &[Envelope]) {
     for event in events {
         if event.event_type == OrderPaid::TYPE {
             metrics::counter!("orders_paid_total").increment(1);
+            // Placed to paid: the saga's hops and the customer's payment.
+            let seconds = (now_millis() - order.created_at).max(0) as f64 / 1000.0;
+            metrics::histogram!("orders_checkout_duration_seconds").record(seconds);
             // Minor units of each currency the shop sells in (a bounded set).
             metrics::counter!("orders_revenue_minor_units_total", "currency" => order.currency.clone())
                 .increment(u64::try_from(order.total).unwrap_or(0));

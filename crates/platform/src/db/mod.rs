@@ -289,6 +289,17 @@ impl Db {
         Ok(Some(listener))
     }
 
+    /// Connections of the pool in use and idle, and the most it opens.
+    pub fn pool_usage(&self) -> (u32, u32, u32) {
+        let size = self.pool.size();
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        (
+            size.saturating_sub(idle),
+            idle,
+            self.pool.options().get_max_connections(),
+        )
+    }
+
     /// Answers whether the database responds, for `/health/ready`.
     pub async fn ping(&self) -> bool {
         sqlx::query("select 1").execute(&self.pool).await.is_ok()
