@@ -2,11 +2,12 @@
 //! loopback ports, that a test can stop.
 
 use std::{
-    net::TcpListener,
     path::PathBuf,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
+
+use crate::free_port;
 
 /// A running test etcd; stopped when dropped.
 pub struct EtcdServer {
@@ -14,14 +15,6 @@ pub struct EtcdServer {
     peer_port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("free port")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 fn binary() -> PathBuf {

@@ -70,6 +70,15 @@ macro_rules! on_both_backends {
     )*};
 }
 
+/// A free loopback port, for a server a test starts on it next.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
 /// The URL of the test PostgreSQL server.
 pub fn postgres_url() -> String {
     match std::env::var("MERCATO_TEST_DATABASE_URL") {

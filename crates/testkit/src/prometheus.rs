@@ -3,7 +3,6 @@
 //! port with its own data folder, stopped when dropped.
 
 use std::{
-    net::TcpListener,
     path::Path,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -11,13 +10,7 @@ use std::{
 
 use serde_json::Value;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("free port")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
+use crate::free_port;
 
 fn binary(variable: &str) -> String {
     match std::env::var(variable) {

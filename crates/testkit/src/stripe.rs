@@ -5,13 +5,14 @@
 //! signs and sends webhooks to a registered URL as Stripe does.
 
 use std::{
-    net::TcpListener,
     path::PathBuf,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
 use serde_json::Value;
+
+use crate::free_port;
 
 /// The secret key the shop is configured with (localstripe accepts any
 /// `sk_` key).
@@ -27,15 +28,6 @@ pub struct LocalStripe {
 
 fn python() -> PathBuf {
     std::env::var_os("MERCATO_TEST_PYTHON").map_or_else(|| PathBuf::from("python3"), PathBuf::from)
-}
-
-/// A free loopback port (for a server started later on it).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("free port")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 impl LocalStripe {

@@ -3,11 +3,12 @@
 //! loopback port.
 
 use std::{
-    net::TcpListener,
     path::PathBuf,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
+
+use crate::free_port;
 
 /// A running test gateway; stopped when dropped.
 pub struct Traefik {
@@ -15,14 +16,6 @@ pub struct Traefik {
     pub base: String,
     _dir: tempfile::TempDir,
     child: Child,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("free port")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 fn binary() -> PathBuf {

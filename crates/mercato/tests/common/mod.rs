@@ -15,14 +15,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// A free port on loopback.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use testkit::free_port;
 
 /// The built `mercato` binary, without the `MERCATO__*` settings of the
 /// environment the tests run in.

@@ -9,10 +9,10 @@ use payments::providers::stripe::{TOLERANCE_SECS, sign};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use testkit::{
-    Backend, Config, TestApp, on_both_backends,
+    Backend, Config, TestApp, free_port, on_both_backends,
     shop::{address, cart_with, payment_of, product, wait_order, wait_status},
     spawn_with,
-    stripe::{LocalStripe, SECRET_KEY, free_port},
+    stripe::{LocalStripe, SECRET_KEY},
 };
 
 on_both_backends!(
