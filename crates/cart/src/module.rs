@@ -21,18 +21,15 @@ pub async fn build(cfg: &CartConfig, ctx: &mut Context) -> anyhow::Result<Module
     let db = ctx
         .open_database(NAME, cfg.database_url.as_ref(), migrator)
         .await?;
-    let catalog: Arc<dyn CatalogClient> = match ctx.offered::<Arc<dyn CatalogClient>>() {
-        Some(local) => local,
-        None => match ctx.endpoints("catalog", cfg.catalog_url.clone()) {
-            Some(endpoints) => Arc::new(HttpCatalog::new(
-                endpoints,
-                Duration::from_millis(cfg.catalog_timeout_ms),
-            )?),
-            None => anyhow::bail!(
-                "cart reads the catalog: set discovery.etcd_url or cart.catalog_url (MERCATO__CART__CATALOG_URL) when catalog does not run in this process"
-            ),
+    let catalog = ctx.peer::<Arc<dyn CatalogClient>>(
+        "catalog",
+        cfg.catalog_url.clone(),
+        "cart.catalog_url",
+        |endpoints| {
+            let timeout = Duration::from_millis(cfg.catalog_timeout_ms);
+            Ok(Arc::new(HttpCatalog::new(endpoints, timeout)?))
         },
-    };
+    )?;
     let service = Arc::new(CartService::new(db.clone(), cfg.clone(), catalog));
     let client: Arc<dyn CartClient> = Arc::new(InProcessCart(service.clone()));
     ctx.offer(client);

@@ -85,6 +85,7 @@ impl App {
         modules: Vec<runtime::Module>,
         stop: CancellationToken,
     ) -> anyhow::Result<Self> {
+        let mut router = axum::Router::new();
         let mut app = Self {
             router: axum::Router::new(),
             databases: Vec::new(),
@@ -99,7 +100,7 @@ impl App {
         let mut checks = vec![bus_check(&bus)];
         let mut services = Vec::new();
         for module in modules {
-            app.router = app.router.merge(module.router);
+            router = router.merge(module.router);
             openapi = Some(match openapi {
                 Some(mut api) => {
                     api.merge(module.openapi);
@@ -121,8 +122,7 @@ impl App {
             status: platform::discovery::RegistryStatus::default(),
         });
         checks.extend(app.registry.as_ref().map(registry_check));
-        let mut router = std::mem::take(&mut app.router)
-            .merge(server::ops_router(checks, openapi.unwrap_or_default()));
+        router = router.merge(server::ops_router(checks, openapi.unwrap_or_default()));
         if let Some(etcd) = etcd {
             // Registered, this process is one of the gateway's edge servers.
             let services = Target::ALL.iter().map(|t| t.name().to_owned()).collect();

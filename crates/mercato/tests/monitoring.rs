@@ -461,11 +461,10 @@ fn metric_names(expr: &str) -> Vec<String> {
         "and",
     ];
     let mut out = Vec::new();
-    let mut rest = expr;
     // Drop label matchers and grouping lists: they hold label names.
     let mut cleaned = String::new();
     let mut depth = 0;
-    for c in rest.chars() {
+    for c in expr.chars() {
         match c {
             '{' => depth += 1,
             '}' => depth -= 1,
@@ -485,8 +484,7 @@ fn metric_names(expr: &str) -> Vec<String> {
             }
         })
         .collect::<String>();
-    rest = &cleaned;
-    for token in rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')) {
+    for token in cleaned.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')) {
         if token.is_empty()
             || token.starts_with(|c: char| c.is_ascii_digit())
             || token.starts_with("__")

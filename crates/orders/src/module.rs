@@ -21,18 +21,15 @@ pub async fn build(cfg: &OrdersConfig, ctx: &mut Context) -> anyhow::Result<Modu
     let db = ctx
         .open_database(NAME, cfg.database_url.as_ref(), migrator)
         .await?;
-    let cart: Arc<dyn CartClient> = match ctx.offered::<Arc<dyn CartClient>>() {
-        Some(local) => local,
-        None => match ctx.endpoints("cart", cfg.cart_url.clone()) {
-            Some(endpoints) => Arc::new(HttpCart::new(
-                endpoints,
-                Duration::from_millis(cfg.cart_timeout_ms),
-            )?),
-            None => anyhow::bail!(
-                "orders reads carts: set discovery.etcd_url or orders.cart_url (MERCATO__ORDERS__CART_URL) when cart does not run in this process"
-            ),
+    let cart = ctx.peer::<Arc<dyn CartClient>>(
+        "cart",
+        cfg.cart_url.clone(),
+        "orders.cart_url",
+        |endpoints| {
+            let timeout = Duration::from_millis(cfg.cart_timeout_ms);
+            Ok(Arc::new(HttpCart::new(endpoints, timeout)?))
         },
-    };
+    )?;
     let service = Arc::new(OrdersService::new(
         db.clone(),
         cfg.clone(),

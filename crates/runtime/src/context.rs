@@ -133,6 +133,31 @@ impl Context {
             .then(|| Arc::new(Endpoints::new(service, self.etcd.clone(), url)))
     }
 
+    /// A client of another service: the one it offered in-process if it
+    /// runs here, else `http` over its instances (etcd, or `url`, the
+    /// caller's `setting`); a start error naming the setting when neither.
+    /// Name `T` (`peer::<Arc<dyn CartClient>>`): it is the type looked up,
+    /// and one inferred from the HTTP client would never be found.
+    pub fn peer<T: Clone + Send + Sync + 'static>(
+        &self,
+        service: &str,
+        url: Option<String>,
+        setting: &str,
+        http: impl FnOnce(Arc<Endpoints>) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        if let Some(local) = self.offered::<T>() {
+            return Ok(local);
+        }
+        match self.endpoints(service, url) {
+            Some(endpoints) => http(endpoints),
+            None => anyhow::bail!(
+                "{service} is called from here: set discovery.etcd_url or {setting} \
+                 (MERCATO__{}) when {service} does not run in this process",
+                setting.to_uppercase().replace('.', "__")
+            ),
+        }
+    }
+
     /// Token checks for `service`: the in-process keys when users runs
     /// here (offered as `Arc<dyn KeySource>`), else the users service's
     /// JWKS.
