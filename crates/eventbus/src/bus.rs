@@ -91,18 +91,51 @@ pub(crate) async fn run_handler(
     event: &Envelope,
 ) -> anyhow::Result<()> {
     use tracing::Instrument as _;
-    let trace_id = event
-        .trace
-        .clone()
-        .unwrap_or_else(|| event.id.simple().to_string());
     let span = tracing::info_span!(
         "event",
         subscription,
         event.id = %event.id,
         event.type = %event.event_type,
-        trace.id = %trace_id,
+        trace.id = tracing::field::Empty,
+        otel.name = %format_args!("process {}", event.event_type),
+        otel.kind = "consumer",
+        otel.status_code = tracing::field::Empty,
     );
-    platform::telemetry::with_trace_id(trace_id, handler.handle(event).instrument(span)).await
+    // A child of the span that emitted the event, in the request's trace.
+    let trace_id = platform::telemetry::continue_trace(&span, event.traceparent.as_deref(), || {
+        event
+            .trace
+            .clone()
+            .unwrap_or_else(|| event.id.simple().to_string())
+    });
+    span.record("trace.id", trace_id.as_str());
+    let result = platform::telemetry::with_trace_id(
+        trace_id,
+        handler.handle(event).instrument(span.clone()),
+    )
+    .await;
+    if result.is_err() {
+        span.record("otel.status_code", "ERROR");
+    }
+    result
+}
+
+/// A span for publishing `event`, a child of the span that emitted it
+/// (none when traces are not exported).
+pub(crate) fn publish_span(event: &Envelope) -> tracing::Span {
+    if !platform::telemetry::tracing_enabled() {
+        return tracing::Span::none();
+    }
+    let span = tracing::info_span!(
+        parent: None,
+        "event.publish",
+        event.id = %event.id,
+        event.type = %event.event_type,
+        otel.name = %format_args!("publish {}", event.event_type),
+        otel.kind = "producer",
+    );
+    platform::telemetry::continue_trace(&span, event.traceparent.as_deref(), String::new);
+    span
 }
 
 /// Records the outcome of one handler run in the metrics and logs.

@@ -30,10 +30,14 @@ pub struct Envelope {
     /// W3C trace id of the request that caused it, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<String>,
+    /// W3C `traceparent` of the span that emitted it, when traces are
+    /// exported: its consumers' spans are children of that span.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 impl Envelope {
-    /// Wraps a payload.
+    /// Wraps a payload, in the trace of the request or event being handled.
     pub fn new<E: Event>(source: &str, key: impl ToString, event: &E) -> serde_json::Result<Self> {
         Ok(Self {
             version: ENVELOPE_VERSION,
@@ -43,12 +47,20 @@ impl Envelope {
             key: key.to_string(),
             occurred_at: OffsetDateTime::now_utc(),
             data: serde_json::to_value(event)?,
-            trace: None,
+            trace: platform::telemetry::current_trace_id(),
+            traceparent: platform::telemetry::current_traceparent(),
         })
     }
 
-    /// Sets the trace id.
+    /// Sets the trace id (a span of another trace is then no parent).
     pub fn with_trace(mut self, trace: Option<String>) -> Self {
+        let parent_trace = self
+            .traceparent
+            .as_deref()
+            .and_then(platform::telemetry::trace_id_of);
+        if trace.is_none() || parent_trace != trace {
+            self.traceparent = None;
+        }
         self.trace = trace;
         self
     }

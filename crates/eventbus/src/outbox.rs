@@ -198,7 +198,10 @@ pub async fn run_relay(
             }
             ids.push(id);
         }
-        match bus.publish(&events).await {
+        let spans: Vec<tracing::Span> = events.iter().map(crate::bus::publish_span).collect();
+        let published = bus.publish(&events).await;
+        drop(spans);
+        match published {
             Ok(()) => {
                 if let Err(e) = outbox.mark_published(&ids).await {
                     // Published but not marked: they go out again and are deduplicated.

@@ -129,7 +129,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 target.replace(',', "+")
             };
             platform::telemetry::init(&cfg.telemetry, &service_name)?;
-            serve(cfg, &targets).await
+            let served = serve(cfg, &targets).await;
+            platform::telemetry::shutdown();
+            served
         }
         Command::Migrate { target } => {
             let cfg = Config::load(cli.config.as_deref(), &[])?;

@@ -15,13 +15,12 @@
 
 mod common;
 
-use std::{
-    path::Path,
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
-use common::{free_port, mercato_command, wait_ready, wait_routes};
+use common::{
+    processes::{Env, Stack},
+    wait_routes,
+};
 use serde_json::json;
 use testkit::{
     Backend, Target, TestApp,
@@ -30,89 +29,6 @@ use testkit::{
     shop::{cart_with, pay, place, product, wait_status},
     traefik::Traefik,
 };
-
-/// The processes of one stack: a service per process.
-struct Stack {
-    children: Vec<(Target, Child, String)>,
-}
-
-struct Env<'a> {
-    data: &'a Path,
-    prefix: &'a str,
-    nats: String,
-    etcd: String,
-    gateway: String,
-}
-
-fn start(target: Target, env: &Env<'_>) -> (Child, String) {
-    let port = free_port();
-    let mut cmd = mercato_command();
-    let log = std::fs::File::create(env.data.join(format!("{target}.log"))).unwrap();
-    cmd.env("MERCATO__DATABASE__URL", testkit::postgres_url())
-        .env("MERCATO__DATABASE__SCHEMA_PREFIX", env.prefix)
-        .env("MERCATO__DATABASE__DATA_DIR", env.data)
-        .env("MERCATO__EVENTBUS__NATS_URL", &env.nats)
-        .env("MERCATO__EVENTBUS__REDELIVERY_BACKOFF_MS", "50,100,200")
-        .env("MERCATO__EVENTBUS__RELAY_MAX_BACKOFF_MS", "500")
-        .env("MERCATO__DISCOVERY__ETCD_URL", &env.etcd)
-        .env("MERCATO__DISCOVERY__LEASE_TTL_SECS", "3")
-        .env(
-            "MERCATO__AUTH__JWKS_URL",
-            format!("{}/.well-known/jwks.json", env.gateway),
-        )
-        .env("MERCATO__USERS__ARGON2_MEMORY_KIB", "256")
-        .env("MERCATO__USERS__ARGON2_ITERATIONS", "1")
-        .env("MERCATO__USERS__ADMIN_EMAIL", testkit::ADMIN_EMAIL)
-        .env("MERCATO__USERS__ADMIN_PASSWORD", testkit::ADMIN_PASSWORD)
-        .env("MERCATO__CATALOG__DEMO_PRODUCTS", "0")
-        .env("MERCATO__TELEMETRY__FORMAT", "json")
-        .env("MERCATO__TELEMETRY__FILTER", "warn");
-    let child = cmd
-        .args([
-            "serve",
-            "--target",
-            target.name(),
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .stdout(log)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    (child, format!("http://127.0.0.1:{port}"))
-}
-
-impl Stack {
-    async fn start(env: &Env<'_>) -> Self {
-        let mut children = Vec::new();
-        for &target in Target::ALL {
-            let (child, base) = start(target, env);
-            children.push((target, child, base));
-        }
-        for (_, _, base) in &children {
-            wait_ready(base).await;
-        }
-        Self { children }
-    }
-
-    /// SIGTERM to every process; each drains, leaves etcd and exits.
-    fn stop(self) {
-        for (target, mut child, _) in self.children {
-            Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status()
-                .unwrap();
-            let started = Instant::now();
-            while child.try_wait().unwrap().is_none() {
-                assert!(
-                    started.elapsed() < Duration::from_secs(30),
-                    "{target} did not stop"
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_journey_runs_through_the_gateway_over_separate_processes() {
@@ -127,6 +43,7 @@ async fn the_journey_runs_through_the_gateway_over_separate_processes() {
         nats: nats.url(),
         etcd: etcd.url(),
         gateway: traefik.base.clone(),
+        extra: Vec::new(),
     };
     let stack = Stack::start(&env).await;
     wait_routes(&traefik.base, Duration::from_secs(30)).await;

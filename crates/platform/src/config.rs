@@ -114,7 +114,7 @@ pub enum LogFormat {
     Pretty,
 }
 
-/// `[telemetry]`: logs and metrics.
+/// `[telemetry]`: logs, metrics and traces.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TelemetryConfig {
@@ -122,8 +122,20 @@ pub struct TelemetryConfig {
     pub format: LogFormat,
     /// A `tracing` filter such as `info,sqlx=warn`; `RUST_LOG` wins when set.
     pub filter: String,
-    /// `service.name` in every log line; empty means `mercato` or the target.
+    /// `service.name` in every log line and span; empty means `mercato` or
+    /// the target.
     pub service_name: String,
+    /// Base URL of an OTLP/HTTP collector (`http://collector:4318`); spans
+    /// go to `<url>/v1/traces`. Empty: spans are not exported.
+    #[serde(default)]
+    pub otlp_endpoint: String,
+    /// The share of new traces exported, 0 to 1; a caller's decision is kept.
+    #[serde(default = "all_traces")]
+    pub sampling_ratio: f64,
+}
+
+fn all_traces() -> f64 {
+    1.0
 }
 
 /// `[database]`: where services keep their data unless a service names its own URL.

@@ -192,6 +192,17 @@ impl TestApp {
         }
     }
 
+    /// The same client, every request carrying `headers` too (a trace's
+    /// `traceparent`).
+    pub fn with_headers(&self, headers: reqwest::header::HeaderMap) -> TestApp {
+        let mut app = self.pointed_at(&self.base);
+        app.client = reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .expect("client");
+        app
+    }
+
     /// Starts a graceful shutdown, as SIGTERM does.
     pub fn begin_shutdown(&self) {
         self.shutdown.cancel();

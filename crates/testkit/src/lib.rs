@@ -19,6 +19,7 @@ pub mod etcd;
 pub mod events;
 pub mod fakes;
 pub mod nats;
+pub mod otel;
 pub mod postgres;
 pub mod prometheus;
 #[cfg(feature = "app")]

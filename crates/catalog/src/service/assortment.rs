@@ -100,12 +100,7 @@ impl CatalogService {
         };
         let envelope =
             Envelope::new(crate::NAME, product.id, &event).context("encoding product.updated")?;
-        self.outbox
-            .append(
-                tx,
-                &envelope.with_trace(platform::telemetry::current_trace_id()),
-            )
-            .await?;
+        self.outbox.append(tx, &envelope).await?;
         Ok(())
     }
 

@@ -9,6 +9,7 @@
 )]
 
 pub mod compose;
+pub mod processes;
 
 use std::{
     process::Command,

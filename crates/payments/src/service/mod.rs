@@ -202,8 +202,12 @@ fn refused(payment: &Payment, e: &RefundRefused) -> PaymentError {
 }
 
 fn envelope<E: Event>(order_id: Uuid, event: &E, trace: Option<String>) -> Result<Envelope> {
-    let trace = trace.or_else(platform::telemetry::current_trace_id);
+    // Made in the current trace; `trace` names another when the caller's is
+    // known only by id.
     Envelope::new(crate::NAME, order_id, event)
-        .map(|e| e.with_trace(trace))
+        .map(|e| match trace {
+            Some(trace) => e.with_trace(Some(trace)),
+            None => e,
+        })
         .map_err(|e| PaymentError::Unexpected(anyhow::Error::new(e).context("encoding an event")))
 }

@@ -30,6 +30,16 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The engine's name as OpenTelemetry spells it (`db.system.name`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgresql",
+        }
+    }
+}
+
 /// A service's pool and the engine behind it.
 #[derive(Debug, Clone)]
 pub struct Db {
@@ -49,16 +59,24 @@ pub struct Db {
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
     _turn: Option<OwnedSemaphorePermit>,
+    /// From waiting for the turn to the end, when traces are exported.
+    span: tracing::Span,
 }
 
 impl WriteTx {
     /// Commits, then lets the next writer in.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await
+        self.span.record("db.outcome", "commit");
+        let result = self.tx.commit().await;
+        if result.is_err() {
+            self.span.record("otel.status_code", "ERROR");
+        }
+        result
     }
 
     /// Rolls back, then lets the next writer in.
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.span.record("db.outcome", "rollback");
         self.tx.rollback().await
     }
 }
@@ -241,15 +259,31 @@ impl Db {
     /// lock never has to be upgraded; busy_timeout still covers writers in
     /// other processes.
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        let span = if crate::telemetry::tracing_enabled() {
+            tracing::info_span!(
+                "db.transaction",
+                db.system.name = self.backend.name(),
+                otel.kind = "client",
+                db.outcome = tracing::field::Empty,
+                otel.status_code = tracing::field::Empty,
+            )
+        } else {
+            tracing::Span::none()
+        };
         match self.backend {
             Backend::Sqlite => {
                 let turn = self.writer.clone().acquire_owned().await.ok();
                 let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-                Ok(WriteTx { tx, _turn: turn })
+                Ok(WriteTx {
+                    tx,
+                    _turn: turn,
+                    span,
+                })
             }
             Backend::Postgres => Ok(WriteTx {
                 tx: self.pool.begin().await?,
                 _turn: None,
+                span,
             }),
         }
     }

@@ -224,6 +224,35 @@ impl Peer {
     where
         F: Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
     {
+        use tracing::Instrument as _;
+        let service = &self.endpoints.service;
+        let span = tracing::info_span!(
+            "peer.call",
+            peer.service = %service,
+            otel.name = %format_args!("call {service}"),
+            otel.kind = "client",
+            http.response.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
+        let result = self.attempts(retry, request).instrument(span.clone()).await;
+        match &result {
+            Ok(response) => {
+                span.record("http.response.status_code", response.status().as_u16());
+                if response.status().is_server_error() {
+                    span.record("otel.status_code", "ERROR");
+                }
+            }
+            Err(_) => {
+                span.record("otel.status_code", "ERROR");
+            }
+        }
+        result
+    }
+
+    async fn attempts<F>(&self, retry: Retry, request: F) -> Result<reqwest::Response, PeerError>
+    where
+        F: Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+    {
         let urls = self.endpoints.current().await;
         // Each instance at most once, three at most.
         let attempts = urls.len().clamp(1, 3);
@@ -231,7 +260,8 @@ impl Peer {
             Retry::Idempotent => self.budget / attempts as u32,
             Retry::IfNotSent => self.budget,
         };
-        // The call continues the trace of the request or event it serves.
+        // The call continues the trace of the request or event it serves,
+        // under this call's span.
         let traceparent = crate::telemetry::outgoing_traceparent();
         let started = Instant::now();
         let mut tried = Vec::new();

@@ -126,12 +126,11 @@ async fn observe(
         .and_then(|v| v.to_str().ok())
         .filter(|v| is_acceptable_request_id(v))
         .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
-    let trace_id = req
+    let traceparent = req
         .headers()
         .get("traceparent")
         .and_then(|v| v.to_str().ok())
-        .and_then(trace_id_from_traceparent)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+        .map(str::to_owned);
     let client_ip = client_ip(&req, &settings.trusted_proxies);
     let method = req.method().clone();
     let route = req
@@ -148,10 +147,18 @@ async fn observe(
         url.path = %req.uri().path(),
         http.route = %route,
         http.request.id = %request_id,
-        trace.id = %trace_id,
+        trace.id = tracing::field::Empty,
         client.address = client_ip.map(tracing::field::display),
         user.id = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+        otel.name = %format_args!("{method} {route}"),
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
     );
+    let trace_id = crate::telemetry::continue_trace(&span, traceparent.as_deref(), || {
+        uuid::Uuid::new_v4().simple().to_string()
+    });
+    span.record("trace.id", trace_id.as_str());
     let response =
         crate::telemetry::with_trace_id(trace_id, next.run(req).instrument(span.clone())).await;
     let mut response = finish_problem(response, &request_id);
@@ -162,6 +169,10 @@ async fn observe(
     let status = response.status();
     let elapsed = started.elapsed();
     crate::metrics::record_request(method.as_str(), &route, status.as_u16(), elapsed);
+    span.record("http.response.status_code", status.as_u16());
+    if status.is_server_error() {
+        span.record("otel.status_code", "ERROR");
+    }
     span.in_scope(|| {
         let duration_ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         if status.is_server_error() {
@@ -217,16 +228,6 @@ fn is_problem_json(response: &Response) -> bool {
 
 fn is_acceptable_request_id(value: &str) -> bool {
     (1..=128).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_graphic())
-}
-
-/// The trace id of a W3C `traceparent` header (`00-<32 hex>-<16 hex>-<2 hex>`).
-fn trace_id_from_traceparent(value: &str) -> Option<String> {
-    let mut parts = value.split('-');
-    let (_version, trace_id) = (parts.next()?, parts.next()?);
-    let valid = trace_id.len() == 32
-        && trace_id.bytes().all(|b| b.is_ascii_hexdigit())
-        && trace_id.bytes().any(|b| b != b'0');
-    valid.then(|| trace_id.to_ascii_lowercase())
 }
 
 fn client_ip(req: &Request, trusted_proxies: &[ipnet::IpNet]) -> Option<IpAddr> {
@@ -424,20 +425,6 @@ mod tests {
         );
         // From anyone else: the peer itself, whatever it claims.
         assert_eq!(seen([10, 0, 0, 9], "203.0.113.7").await, "Some(10.0.0.9)");
-    }
-
-    #[test]
-    fn traceparent_yields_its_trace_id() {
-        let header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-        assert_eq!(
-            trace_id_from_traceparent(header).as_deref(),
-            Some("4bf92f3577b34da6a3ce929d0e0e4736")
-        );
-        assert_eq!(trace_id_from_traceparent("00-0000-00-01"), None);
-        assert_eq!(
-            trace_id_from_traceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01"),
-            None
-        );
     }
 
     #[test]

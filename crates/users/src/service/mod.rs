@@ -170,12 +170,7 @@ impl UsersService {
         event: &E,
     ) -> Result<()> {
         let envelope = Envelope::new(crate::NAME, user_id, event).context("encoding an event")?;
-        self.outbox
-            .append(
-                tx,
-                &envelope.with_trace(platform::telemetry::current_trace_id()),
-            )
-            .await?;
+        self.outbox.append(tx, &envelope).await?;
         Ok(())
     }
 }

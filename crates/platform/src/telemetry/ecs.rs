@@ -1,10 +1,11 @@
-//! Logs as Elastic Common Schema JSON lines on stdout (or readable text on a
-//! terminal), ready for Filebeat -> Logstash -> Elasticsearch.
+//! Logs as Elastic Common Schema JSON lines on stdout, ready for a shipper
+//! (Filebeat, rsyslog) and Elasticsearch.
 //!
 //! Span fields are written into every event inside the span, so the request
 //! id, trace id, method and path of a request appear on each of its lines.
+//! Fields meant for the OpenTelemetry layer (`otel.*`) are left out.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::Write as _;
 
 use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
@@ -13,70 +14,7 @@ use tracing::{
     field::{Field, Visit},
     span,
 };
-use tracing_subscriber::{EnvFilter, Layer, layer::Context, prelude::*, registry::LookupSpan};
-
-use crate::config::{LogFormat, TelemetryConfig};
-
-tokio::task_local! {
-    static TRACE_ID: String;
-}
-
-/// The W3C trace id of the request or event being handled, for putting in
-/// the events it causes.
-pub fn current_trace_id() -> Option<String> {
-    TRACE_ID.try_with(Clone::clone).ok()
-}
-
-/// A W3C `traceparent` header value for a call made while handling the
-/// current request or event (a fresh span id in the current trace).
-pub fn outgoing_traceparent() -> Option<String> {
-    let trace = current_trace_id()?;
-    let bytes = uuid::Uuid::new_v4().into_bytes();
-    let mut span = [0u8; 8];
-    span.copy_from_slice(&bytes[..8]);
-    // An all-zero span id is invalid; the low bit makes it non-zero.
-    let span = u64::from_le_bytes(span) | 1;
-    Some(format!("00-{trace}-{span:016x}-01"))
-}
-
-/// Runs `work` with `trace_id` as the current trace id.
-pub async fn with_trace_id<F: std::future::Future>(trace_id: String, work: F) -> F::Output {
-    TRACE_ID.scope(trace_id, work).await
-}
-
-/// Installs the global subscriber. A second call (several apps in one test
-/// process) keeps the first and is not an error.
-pub fn init(cfg: &TelemetryConfig, service_name: &str) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&cfg.filter))
-        .map_err(|e| anyhow::anyhow!("telemetry.filter `{}` is invalid: {e}", cfg.filter))?;
-    let json = match cfg.format {
-        LogFormat::Json => true,
-        LogFormat::Pretty => false,
-        LogFormat::Auto => !std::io::stdout().is_terminal(),
-    };
-    let service_name = if cfg.service_name.is_empty() {
-        service_name.to_owned()
-    } else {
-        cfg.service_name.clone()
-    };
-    let result = if json {
-        tracing_subscriber::registry()
-            .with(EcsLayer { service_name }.with_filter(filter))
-            .try_init()
-    } else {
-        tracing_subscriber::registry()
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_target(false)
-                    .with_filter(filter),
-            )
-            .try_init()
-    };
-    // Already initialised: keep the first subscriber.
-    let _ = result;
-    Ok(())
-}
+use tracing_subscriber::{Layer, layer::Context, registry::LookupSpan};
 
 /// Writes each event as one ECS JSON object on stdout.
 pub struct EcsLayer {
@@ -141,6 +79,7 @@ where
     fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
         let mut fields = Map::new();
         attrs.record(&mut JsonVisitor(&mut fields));
+        fields.retain(|name, _| !name.starts_with("otel."));
         if let Some(span) = ctx.span(id) {
             span.extensions_mut().insert(SpanFields(fields));
         }
@@ -151,6 +90,7 @@ where
             && let Some(fields) = span.extensions_mut().get_mut::<SpanFields>()
         {
             values.record(&mut JsonVisitor(&mut fields.0));
+            fields.0.retain(|name, _| !name.starts_with("otel."));
         }
     }
 
@@ -196,6 +136,8 @@ impl Visit for JsonVisitor<'_> {
 mod tests {
     use std::sync::{Arc, Mutex};
 
+    use tracing_subscriber::layer::SubscriberExt as _;
+
     use super::*;
 
     /// Captures rendered lines instead of writing them to stdout.
@@ -219,7 +161,12 @@ mod tests {
         let subscriber =
             tracing_subscriber::registry().with(Capture(EcsLayer::new("users"), lines.clone()));
         tracing::subscriber::with_default(subscriber, || {
-            let span = tracing::info_span!("req", http.request.id = "r-1", url.path = "/x");
+            let span = tracing::info_span!(
+                "req",
+                http.request.id = "r-1",
+                url.path = "/x",
+                otel.kind = "server"
+            );
             let _guard = span.enter();
             tracing::info!(http.response.status_code = 200u16, "request completed");
         });
@@ -230,6 +177,7 @@ mod tests {
         assert_eq!(line["service.name"], "users");
         assert_eq!(line["http.request.id"], "r-1");
         assert_eq!(line["url.path"], "/x");
+        assert!(line.get("otel.kind").is_none(), "{line:?}");
         assert_eq!(line["http.response.status_code"], 200);
         assert!(line["@timestamp"].as_str().unwrap().ends_with('Z'));
     }
