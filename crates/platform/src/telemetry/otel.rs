@@ -1,7 +1,6 @@
 //! Spans exported over OTLP/HTTP (protobuf) to `telemetry.otlp_endpoint`:
 //! every `tracing` span at info level or above becomes an OpenTelemetry
-//! span (log events are not copied into spans; they go to the log
-//! pipeline). W3C trace context joins callers, callees and event consumers.
+//! span, and the info-or-above log events inside it its span events. W3C trace context joins callers, callees and event consumers.
 
 use std::{
     collections::HashMap,
@@ -22,9 +21,9 @@ use opentelemetry_sdk::{
     propagation::TraceContextPropagator,
     trace::{Sampler, SdkTracerProvider},
 };
-use tracing::{Level, Subscriber};
+use tracing::Subscriber;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-use tracing_subscriber::{Layer, filter::filter_fn, registry::LookupSpan};
+use tracing_subscriber::{Layer, filter::LevelFilter, registry::LookupSpan};
 
 use crate::config::TelemetryConfig;
 
@@ -68,12 +67,14 @@ where
     let tracer = provider.tracer("mercato");
     let _ = PROVIDER.set(provider);
     ENABLED.store(true, Ordering::Relaxed);
-    let spans_only = filter_fn(|meta| meta.is_span() && *meta.level() <= Level::INFO);
     Ok(Some(
         tracing_opentelemetry::layer()
             .with_tracer(tracer)
             .with_tracked_inactivity(false)
-            .with_filter(spans_only)
+            // A level, not a `filter_fn` that also dropped events: with that,
+            // some spans got no OpenTelemetry data (tracing-subscriber
+            // 0.3.23), so their children and events lost the trace.
+            .with_filter(LevelFilter::INFO)
             .boxed(),
     ))
 }
