@@ -68,6 +68,13 @@ async fn ready(State(checks): State<Arc<Vec<ReadinessCheck>>>) -> Response {
         let ok = tokio::time::timeout(Duration::from_secs(2), (check.probe)())
             .await
             .unwrap_or(false);
+        // Seen by Prometheus at its next scrape: a check that keeps failing
+        // alerts (ReadinessFailing) even while the instance still answers.
+        metrics::gauge!("health_check_up", "check" => check.name.clone()).set(if ok {
+            1.0
+        } else {
+            0.0
+        });
         CheckResult {
             name: check.name.clone(),
             status: if ok { "up" } else { "down" },
