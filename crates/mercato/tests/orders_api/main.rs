@@ -592,8 +592,19 @@ async fn transitions_follow_the_state_machine(backend: Backend) {
         .await;
     cancelled.expect(200);
     assert_eq!(cancelled.body["cancel_reason"], "admin");
-    let after = wait_status(&app, &order, token, "cancelled").await;
-    // Its open payment is voided with it, and the order says so.
+    let mut after = wait_status(&app, &order, token, "cancelled").await;
+    // Its open payment is voided with it, and the order says so once the
+    // payment's event is back (a moment after the cancellation).
+    let started = std::time::Instant::now();
+    while after["payment_status"] != "failed"
+        && started.elapsed() < std::time::Duration::from_secs(10)
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        after = app
+            .get(&format!("/api/v1/orders/{order}"), token)
+            .await
+            .body;
+    }
     assert_eq!(after["payment_status"], "failed");
     app.post(&format!("/api/v1/orders/{order}/ship"), Some(&admin), &ship)
         .await
