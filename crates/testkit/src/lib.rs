@@ -71,6 +71,17 @@ macro_rules! on_both_backends {
     )*};
 }
 
+/// The path in `variable`, which `scripts/test` sets to a program it
+/// installed (`what` names the programs in the message when it is unset).
+pub fn installed(variable: &str, what: &str) -> String {
+    match std::env::var(variable) {
+        Ok(path) if !path.is_empty() => path,
+        _ => {
+            panic!("{variable} is not set: run the tests with scripts/test, which installs {what}")
+        }
+    }
+}
+
 /// A free loopback port, for a server a test starts on it next.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -13,12 +13,7 @@ use serde_json::Value;
 use crate::free_port;
 
 fn binary(variable: &str) -> String {
-    match std::env::var(variable) {
-        Ok(path) if !path.is_empty() => path,
-        _ => panic!(
-            "{variable} is not set: run the tests with scripts/test, which installs rotel and Phoenix"
-        ),
-    }
+    crate::installed(variable, "rotel and Phoenix")
 }
 
 /// A running Phoenix trace store.
