@@ -153,12 +153,12 @@ pub async fn run_relay(
     let max_backoff = Duration::from_millis(cfg.relay_max_backoff_ms.max(100));
     let mut backoff = initial_backoff;
     let mut last_prune = std::time::Instant::now();
-    tracing::info!(service = %service, bus = bus.kind(), "outbox relay started");
+    tracing::info!(outbox.service = %service, bus = bus.kind(), "outbox relay started");
     while !shutdown.is_cancelled() {
         let batch = match outbox.pending(cfg.relay_batch).await {
             Ok(batch) => batch,
             Err(e) => {
-                tracing::warn!(service = %service, error.message = %e, "reading the outbox failed");
+                tracing::warn!(outbox.service = %service, error.message = %e, "reading the outbox failed");
                 pause(&shutdown, backoff).await;
                 backoff = (backoff * 2).min(max_backoff);
                 continue;
@@ -175,7 +175,7 @@ pub async fn run_relay(
                 if let Ok(n) = outbox.prune().await
                     && n > 0
                 {
-                    tracing::info!(service = %service, rows = n, "pruned published outbox rows");
+                    tracing::info!(outbox.service = %service, rows = n, "pruned published outbox rows");
                 }
             }
             wait_for_rows(&outbox, &cfg, &shutdown).await;
@@ -193,7 +193,7 @@ pub async fn run_relay(
                 // Written by this code, so this is a bug; the row is logged
                 // whole and passed over rather than blocking every later event.
                 Err(e) => {
-                    tracing::error!(service = %service, event.id = %id, error.message = %e, row = %json, "unreadable outbox row skipped")
+                    tracing::error!(outbox.service = %service, event.id = %id, error.message = %e, row = %json, "unreadable outbox row skipped")
                 }
             }
             ids.push(id);
@@ -205,7 +205,7 @@ pub async fn run_relay(
             Ok(()) => {
                 if let Err(e) = outbox.mark_published(&ids).await {
                     // Published but not marked: they go out again and are deduplicated.
-                    tracing::warn!(service = %service, error.message = %e, "marking outbox rows published failed");
+                    tracing::warn!(outbox.service = %service, error.message = %e, "marking outbox rows published failed");
                     pause(&shutdown, backoff).await;
                     backoff = (backoff * 2).min(max_backoff);
                     continue;
@@ -218,13 +218,13 @@ pub async fn run_relay(
             Err(e) => {
                 metrics::counter!("eventbus_publish_failed_total", "service" => service.clone())
                     .increment(1);
-                tracing::warn!(service = %service, error.message = %e, retry_in_ms = backoff.as_millis() as u64, "publishing events failed; will retry");
+                tracing::warn!(outbox.service = %service, error.message = %e, retry_in_ms = backoff.as_millis() as u64, "publishing events failed; will retry");
                 pause(&shutdown, backoff).await;
                 backoff = (backoff * 2).min(max_backoff);
             }
         }
     }
-    tracing::info!(service = %service, "outbox relay stopped");
+    tracing::info!(outbox.service = %service, "outbox relay stopped");
 }
 
 /// Until a commit wakes the relay, the poll interval passes (rows written

@@ -11,6 +11,8 @@
     reason = "a failed step fails the test loudly, in helpers too"
 )]
 
+mod common;
+
 use std::{
     path::PathBuf,
     process::Command,
@@ -19,6 +21,7 @@ use std::{
 };
 
 use axum::{Json, Router, routing::post};
+use common::compose;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use testkit::{
@@ -34,12 +37,7 @@ fn deploy() -> PathBuf {
 }
 
 fn tool(variable: &str) -> String {
-    match std::env::var(variable) {
-        Ok(path) if !path.is_empty() => path,
-        _ => panic!(
-            "{variable} is not set: run the tests with scripts/test, which installs Prometheus and Alertmanager"
-        ),
-    }
+    testkit::installed(variable, "Prometheus and Alertmanager")
 }
 
 /// Runs a tool in `deploy/prometheus`, failing with its output.
@@ -504,88 +502,35 @@ fn metric_names(expr: &str) -> Vec<String> {
 /// cannot be pulled here; the files they get are the ones tested above.)
 #[test]
 fn the_compose_monitoring_profile_mounts_the_shipped_configuration() {
-    let compose = deploy().join("compose");
-    let mut command = Command::new("docker-compose");
-    command
-        .current_dir(&compose)
-        .args(["-f", "compose.yaml", "--profile", "monitoring", "config"]);
-    // The example settings stand in for an operator's .env.
-    for line in std::fs::read_to_string(compose.join("env.example"))
-        .unwrap()
-        .lines()
-    {
-        if let Some((key, value)) = line.split_once('=')
-            && !key.starts_with('#')
-        {
-            command.env(key.trim(), value.trim());
-        }
-    }
-    let output = command.output().expect("docker-compose runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let config = compose::resolved_config("monitoring");
+    compose::assert_mounts(
+        &config,
+        "prometheus",
+        "monitoring",
+        &[
+            (
+                "prometheus/prometheus.yml",
+                "/etc/prometheus/prometheus.yml",
+            ),
+            ("prometheus/rules", "/etc/prometheus/rules"),
+        ],
     );
-    let config = String::from_utf8(output.stdout).unwrap();
-    // The service's block of the resolved file (two-space keys under
-    // `services:`).
-    let block = |service: &str| -> String {
-        let start = config
-            .find(&format!("\n  {service}:\n"))
-            .unwrap_or_else(|| panic!("no service {service}:\n{config}"));
-        config[start + 1..]
-            .lines()
-            .skip(1)
-            .take_while(|l| l.starts_with("    ") || l.is_empty())
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    for (service, expected) in [
-        (
-            "prometheus",
-            vec![
-                (
-                    "prometheus/prometheus.yml",
-                    "/etc/prometheus/prometheus.yml",
-                ),
-                ("prometheus/rules", "/etc/prometheus/rules"),
-            ],
-        ),
-        (
-            "alertmanager",
-            vec![(
-                "alertmanager/alertmanager.yml",
-                "/etc/alertmanager/alertmanager.yml",
-            )],
-        ),
-        (
-            "grafana",
-            vec![
-                ("grafana/provisioning", "/etc/grafana/provisioning"),
-                ("grafana/dashboards", "/var/lib/grafana/dashboards"),
-            ],
-        ),
-    ] {
-        let block = block(service);
-        let image = block
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("image: "))
-            .unwrap_or_else(|| panic!("{service} has no image"));
-        assert!(
-            image.contains(':') && !image.ends_with(":latest"),
-            "{service} runs an unpinned image: {image}"
-        );
-        assert!(
-            block.contains("profiles:\n    - monitoring"),
-            "{service}: {block}"
-        );
-        for (source, target) in expected {
-            let file = deploy().join(source).canonicalize().unwrap();
-            let mount = format!("- {}:{target}:ro", file.display());
-            assert!(
-                block.contains(&mount),
-                "{service} does not mount {source} at {target}: {block}"
-            );
-        }
-    }
+    compose::assert_mounts(
+        &config,
+        "alertmanager",
+        "monitoring",
+        &[(
+            "alertmanager/alertmanager.yml",
+            "/etc/alertmanager/alertmanager.yml",
+        )],
+    );
+    compose::assert_mounts(
+        &config,
+        "grafana",
+        "monitoring",
+        &[
+            ("grafana/provisioning", "/etc/grafana/provisioning"),
+            ("grafana/dashboards", "/var/lib/grafana/dashboards"),
+        ],
+    );
 }

@@ -340,7 +340,7 @@ impl KeySource for RemoteJwks {
                 }
             }
             if let Err(e) = self.refresh().await {
-                tracing::warn!(error.message = %e, url = %self.url, "fetching the JWKS failed");
+                tracing::warn!(error.message = %e, url.full = %self.url, "fetching the JWKS failed");
                 // Count the failure as a fetch too, so an outage is not retried per request.
                 self.cache.write().await.fetched_at = Some(Instant::now());
             }

@@ -18,6 +18,7 @@
 pub mod etcd;
 pub mod events;
 pub mod fakes;
+pub mod logging;
 pub mod nats;
 pub mod otel;
 pub mod postgres;

@@ -49,7 +49,7 @@ async fn watch_sqlite(service: &CatalogService, stop: &tokio_util::sync::Cancell
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::warn!(error = %e, "watching the catalog file failed; retrying");
+                    tracing::warn!(error.message = %e, "watching the catalog file failed; retrying");
                     service.reads.invalidate();
                     break;
                 }
@@ -69,7 +69,7 @@ async fn listen_postgres(service: &CatalogService, stop: &tokio_util::sync::Canc
             // Not PostgreSQL after all: nothing to listen to.
             Ok(None) => return stop.cancelled().await,
             Err(e) => {
-                tracing::warn!(error = %e, "catalog change listener cannot connect; retrying");
+                tracing::warn!(error.message = %e, "catalog change listener cannot connect; retrying");
                 if !pause(stop, retry).await {
                     return;
                 }
@@ -94,7 +94,7 @@ async fn listen_postgres(service: &CatalogService, stop: &tokio_util::sync::Canc
                     break;
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "catalog change listener failed; retrying");
+                    tracing::warn!(error.message = %e, "catalog change listener failed; retrying");
                     if !pause(stop, retry).await {
                         return;
                     }

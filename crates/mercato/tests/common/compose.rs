@@ -186,3 +186,70 @@ impl Stack {
         }
     }
 }
+
+/// `docker-compose config` of the shipped file with `profile` on and the
+/// example settings standing in for an operator's `.env`: the file as
+/// Compose resolves it (no engine needed).
+pub fn resolved_config(profile: &str) -> String {
+    let compose = repo().join("deploy/compose");
+    let mut command = Command::new("docker-compose");
+    command
+        .current_dir(&compose)
+        .args(["-f", "compose.yaml", "--profile", profile, "config"]);
+    for line in std::fs::read_to_string(compose.join("env.example"))
+        .unwrap()
+        .lines()
+    {
+        if let Some((key, value)) = line.split_once('=')
+            && !key.starts_with('#')
+        {
+            command.env(key.trim(), value.trim());
+        }
+    }
+    let output = command.output().expect("docker-compose runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// One service's block of a resolved file (its lines under `services:`).
+pub fn service_block(config: &str, service: &str) -> String {
+    let start = config
+        .find(&format!("\n  {service}:\n"))
+        .unwrap_or_else(|| panic!("no service {service}:\n{config}"));
+    config[start + 1..]
+        .lines()
+        .skip(1)
+        .take_while(|l| l.starts_with("    ") || l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Asserts that `service` in `config` runs a pinned image, only under
+/// `profile`, with each `(source under deploy/, target)` mounted read-only.
+pub fn assert_mounts(config: &str, service: &str, profile: &str, mounts: &[(&str, &str)]) {
+    let block = service_block(config, service);
+    let image = block
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("image: "))
+        .unwrap_or_else(|| panic!("{service} has no image"));
+    assert!(
+        image.contains(':') && !image.ends_with(":latest"),
+        "{service} runs an unpinned image: {image}"
+    );
+    assert!(
+        block.contains(&format!("profiles:\n    - {profile}")),
+        "{service} is not in the {profile} profile: {block}"
+    );
+    for (source, target) in mounts {
+        let file = repo().join("deploy").join(source).canonicalize().unwrap();
+        let mount = format!("- {}:{target}:ro", file.display());
+        assert!(
+            block.contains(&mount),
+            "{service} does not mount {source} at {target}: {block}"
+        );
+    }
+}

@@ -81,19 +81,34 @@ impl Stack {
 
     /// SIGTERM to every process; each drains, leaves etcd and exits.
     pub fn stop(self) {
-        for (target, mut child, _) in self.children {
-            Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status()
-                .unwrap();
-            let started = Instant::now();
-            while child.try_wait().unwrap().is_none() {
-                assert!(
-                    started.elapsed() < Duration::from_secs(30),
-                    "{target} did not stop"
-                );
-                std::thread::sleep(Duration::from_millis(50));
-            }
+        for (target, child, _) in self.children {
+            terminate(target, child);
         }
+    }
+
+    /// Stops one service's process the same way; the others run on.
+    pub fn stop_one(&mut self, target: Target) {
+        let at = self
+            .children
+            .iter()
+            .position(|(t, _, _)| *t == target)
+            .unwrap_or_else(|| panic!("{target} is not running"));
+        let (target, child, _) = self.children.remove(at);
+        terminate(target, child);
+    }
+}
+
+fn terminate(target: Target, mut child: Child) {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{target} did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
 }

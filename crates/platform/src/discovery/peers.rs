@@ -154,7 +154,7 @@ impl Endpoints {
 
     /// Leaves `url` out for a while.
     fn eject(&self, url: &str) {
-        tracing::warn!(service = %self.service, instance = url, ejected_for_ms = EJECTION.as_millis() as u64, "peer instance unreachable; leaving it out");
+        tracing::warn!(peer.service = %self.service, instance = url, ejected_for_ms = EJECTION.as_millis() as u64, "peer instance unreachable; leaving it out");
         self.ejected
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -185,7 +185,7 @@ impl Endpoints {
             }
             Err(e) => {
                 // Keep serving from what was known; try again soon.
-                tracing::warn!(service = %self.service, error.message = %e, "looking up instances in etcd failed");
+                tracing::warn!(peer.service = %self.service, error.message = %e, "looking up instances in etcd failed");
                 cache.1 = Some(Instant::now());
             }
         }

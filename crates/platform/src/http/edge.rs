@@ -105,13 +105,13 @@ async fn service_document(edge: &EdgeState, service: &str) -> Option<Value> {
                 }
             }
             Ok(r) => tracing::warn!(
-                service,
-                url,
-                status = r.status().as_u16(),
+                peer.service = service,
+                url.full = url,
+                http.response.status_code = r.status().as_u16(),
                 "reading a service's OpenAPI document failed"
             ),
             Err(e) => {
-                tracing::warn!(service, url, error.message = %e, "reading a service's OpenAPI document failed")
+                tracing::warn!(peer.service = service, url.full = url, error.message = %e, "reading a service's OpenAPI document failed")
             }
         }
     }
