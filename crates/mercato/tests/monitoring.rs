@@ -21,15 +21,22 @@ use std::{
 };
 
 use axum::{Json, Router, routing::post};
-use common::compose;
+use common::{
+    compose,
+    processes::{Env, Stack},
+    wait_routes,
+};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use testkit::{
-    Backend,
+    Backend, Target, TestApp,
+    etcd::EtcdServer,
     fakes::paypal::{FakePaypal, WEBHOOK_ID},
+    nats::NatsServer,
     prometheus::{Alertmanager, Prometheus},
     shop::{address, cart_with, pay, payment_of, place, product, wait_status},
     spawn_with,
+    traefik::Traefik,
 };
 
 fn deploy() -> PathBuf {
@@ -154,6 +161,65 @@ async fn wait_notified(delivered: &Delivered, path: &str, status: &str) {
 const PAYPAL_ID: &str = "AaMonitoringClient";
 const PAYPAL_SECRET: &str = "EMonitoringSecret";
 
+/// The shipped Alertmanager configuration with its webhooks pointed at a
+/// receiver here and its waits shortened, running.
+async fn alertmanager() -> (Alertmanager, Delivered) {
+    let (hooks, delivered) = receiver().await;
+    let shipped = std::fs::read_to_string(deploy().join("alertmanager/alertmanager.yml")).unwrap();
+    let am_config = shipped
+        .replace("http://alert-receiver:9095", &hooks)
+        .replace("group_wait: 30s", "group_wait: 1s")
+        .replace("group_wait: 10s", "group_wait: 1s")
+        .replace("group_interval: 5m", "group_interval: 1s");
+    assert_ne!(am_config, shipped);
+    (Alertmanager::start(&am_config).await, delivered)
+}
+
+/// Prometheus with the shipped rules, scraping `jobs` of `(job name,
+/// host:port targets)` every second and alerting `alertmanager`.
+async fn prometheus(jobs: &[(&str, Vec<String>)], alertmanager: &Alertmanager) -> Prometheus {
+    let rules = deploy().join("prometheus/rules");
+    let scrape: Vec<String> = jobs
+        .iter()
+        .map(|(job, targets)| {
+            let targets: Vec<String> = targets.iter().map(|t| format!("'{t}'")).collect();
+            format!(
+                "{{job_name: {job}, static_configs: [{{targets: [{}]}}]}}",
+                targets.join(", ")
+            )
+        })
+        .collect();
+    Prometheus::start(&format!(
+        "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\n\
+         rule_files: ['{}/*.yml']\n\
+         alerting: {{alertmanagers: [{{static_configs: [{{targets: ['{}']}}]}}]}}\n\
+         scrape_configs: [{}]\n",
+        rules.display(),
+        alertmanager.address,
+        scrape.join(", ")
+    ))
+    .await
+}
+
+/// The settings that give the shop PayPal (the fake) beside the test
+/// provider, as `(MERCATO__ variable, value)`.
+fn paypal_settings(paypal: &FakePaypal) -> Vec<(String, String)> {
+    [
+        ("MERCATO__PAYMENTS__PAYPAL_BASE_URL", paypal.base.as_str()),
+        ("MERCATO__PAYMENTS__PAYPAL_CLIENT_ID", PAYPAL_ID),
+        ("MERCATO__PAYMENTS__PAYPAL_CLIENT_SECRET", PAYPAL_SECRET),
+        ("MERCATO__PAYMENTS__PAYPAL_WEBHOOK_ID", WEBHOOK_ID),
+        (
+            "MERCATO__PAYMENTS__PAYPAL_RETURN_URL",
+            "https://shop.example/return?order={order_id}",
+        ),
+        ("MERCATO__PAYMENTS__PROVIDER_ATTEMPTS", "1"),
+        ("MERCATO__ORDERS__PAYMENT_PROVIDERS", "test,paypal"),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .into()
+}
+
 /// A real Prometheus scrapes the all-in-one shop and evaluates the shipped
 /// rules; a real Alertmanager routes with the shipped configuration (its
 /// webhooks pointed here, its waits shortened). Checkouts succeed, then
@@ -174,37 +240,87 @@ async fn a_payment_outage_pages_through_alertmanager_and_resolves_after_recovery
         cfg.orders.payment_providers = vec!["test".into(), "paypal".into()];
     })
     .await;
-
-    let (hooks, delivered) = receiver().await;
-    let shipped = std::fs::read_to_string(deploy().join("alertmanager/alertmanager.yml")).unwrap();
-    let am_config = shipped
-        .replace("http://alert-receiver:9095", &hooks)
-        .replace("group_wait: 30s", "group_wait: 1s")
-        .replace("group_wait: 10s", "group_wait: 1s")
-        .replace("group_interval: 5m", "group_interval: 1s");
-    assert_ne!(am_config, shipped);
-    let alertmanager = Alertmanager::start(&am_config).await;
-    let rules = deploy().join("prometheus/rules");
-    let target = app.base.trim_start_matches("http://");
-    let prometheus = Prometheus::start(&format!(
-        "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\n\
-         rule_files: ['{}/*.yml']\n\
-         alerting: {{alertmanagers: [{{static_configs: [{{targets: ['{}']}}]}}]}}\n\
-         scrape_configs: [{{job_name: mercato, static_configs: [{{targets: ['{target}']}}]}}]\n",
-        rules.display(),
-        alertmanager.address
-    ))
-    .await;
-
+    let (alertmanager, delivered) = alertmanager().await;
+    let target = app.base.trim_start_matches("http://").to_owned();
+    let prometheus = prometheus(&[("mercato", vec![target])], &alertmanager).await;
     // Scraping has begun (discovery applies targets after a few seconds).
     prometheus
         .wait_for("up == 1", Duration::from_secs(30))
         .await;
+    outage_pages_and_resolves(&app, &paypal, &prometheus, &delivered).await;
+}
+
+/// The same in the six-process mode on PostgreSQL and NATS behind
+/// Traefik: one job per service as in `deploy/prometheus/prometheus.yml`,
+/// plus the gateway's own metrics, and the journey through the gateway.
+/// (It found the gateway taking the only payments instance out of
+/// rotation after three 502 answers during the PayPal outage: Traefik's
+/// passive health check, now gone.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_the_six_process_mode_a_payment_outage_pages_and_resolves() {
+    let paypal = FakePaypal::start(PAYPAL_ID, PAYPAL_SECRET, 3600).await;
+    let nats = NatsServer::start();
+    let etcd = EtcdServer::start().await;
+    let traefik = Traefik::start(&etcd.url()).await;
+    let data = tempfile::tempdir().unwrap();
+    let prefix = format!("t{}_", uuid::Uuid::new_v4().simple());
+    let env = Env {
+        data: data.path(),
+        prefix: &prefix,
+        nats: nats.url(),
+        etcd: etcd.url(),
+        gateway: traefik.base.clone(),
+        extra: paypal_settings(&paypal),
+    };
+    let stack = Stack::start(&env).await;
+    wait_routes(&traefik.base, Duration::from_secs(30)).await;
+    let local = testkit::spawn_targets(Backend::Postgres, &[Target::Users], |_| {}).await;
+    let app = local.pointed_at(&traefik.base);
+
+    let (alertmanager, delivered) = alertmanager().await;
+    let mut jobs: Vec<(&str, Vec<String>)> = stack
+        .children
+        .iter()
+        .map(|(target, _, base)| {
+            (
+                target.name(),
+                vec![base.trim_start_matches("http://").to_owned()],
+            )
+        })
+        .collect();
+    jobs.push((
+        "gateway",
+        vec![traefik.base.trim_start_matches("http://").to_owned()],
+    ));
+    let prometheus = prometheus(&jobs, &alertmanager).await;
+    prometheus
+        .wait_for("count(up == 1) == 7", Duration::from_secs(30))
+        .await;
+    outage_pages_and_resolves(&app, &paypal, &prometheus, &delivered).await;
+    // The gateway's own series are there for its dashboard panels.
+    assert!(
+        !prometheus
+            .query("traefik_service_requests_total")
+            .await
+            .is_empty()
+    );
+    stack.stop();
+}
+
+/// Checkouts succeed, PayPal fails until the checkout availability page
+/// reaches the pager (its ticket inhibited), PayPal recovers and the page
+/// resolves; then every dashboard query runs on what was scraped.
+async fn outage_pages_and_resolves(
+    app: &TestApp,
+    paypal: &FakePaypal,
+    prometheus: &Prometheus,
+    delivered: &Delivered,
+) {
     // Shoppers keep coming: a client retrying its checkout with its key
     // gets its 201 again, four times a second, for the whole test (a
     // counter's first value is invisible to rate(): only increases count).
-    let variants = product(&app, "monitored", &[(1500, 1000)]).await;
-    let cart = cart_with(&app, None, &[(&variants[0], 1)]).await;
+    let variants = product(app, "monitored", &[(1500, 1000)]).await;
+    let cart = cart_with(app, None, &[(&variants[0], 1)]).await;
     let retried = json!({"cart_id": cart, "email": "buyer@example.com", "shipping_address": address(), "payment_provider": "test"});
     app.post_with(
         "/api/v1/orders",
@@ -236,9 +352,9 @@ async fn a_payment_outage_pages_through_alertmanager_and_resolves_after_recovery
     // A healthy shop: test-card checkouts, and PayPal orders approved by
     // their buyers, waiting to be captured.
     for n in 0..5 {
-        let cart = cart_with(&app, None, &[(&variants[0], 1)]).await;
+        let cart = cart_with(app, None, &[(&variants[0], 1)]).await;
         let placed = place(
-            &app,
+            app,
             None,
             &cart,
             Some("buyer@example.com"),
@@ -246,14 +362,12 @@ async fn a_payment_outage_pages_through_alertmanager_and_resolves_after_recovery
         )
         .await;
         let order = placed.expect(201).body["id"].as_str().unwrap().to_owned();
-        wait_status(&app, &order, None, "awaiting_payment").await;
-        pay(&app, &order, None, "4242424242424242")
-            .await
-            .expect(200);
+        wait_status(app, &order, None, "awaiting_payment").await;
+        pay(app, &order, None, "4242424242424242").await.expect(200);
     }
     let mut approved = Vec::new();
     for n in 0..3 {
-        let cart = cart_with(&app, None, &[(&variants[0], 1)]).await;
+        let cart = cart_with(app, None, &[(&variants[0], 1)]).await;
         let placed = app
             .post_with(
                 "/api/v1/orders",
@@ -263,9 +377,9 @@ async fn a_payment_outage_pages_through_alertmanager_and_resolves_after_recovery
             )
             .await;
         let order = placed.expect(201).body["id"].as_str().unwrap().to_owned();
-        wait_status(&app, &order, None, "awaiting_payment").await;
+        wait_status(app, &order, None, "awaiting_payment").await;
         let payment = loop {
-            let payment = payment_of(&app, &order, None).await;
+            let payment = payment_of(app, &order, None).await;
             if payment["approval_url"].is_string() {
                 break payment;
             }
@@ -309,10 +423,10 @@ async fn a_payment_outage_pages_through_alertmanager_and_resolves_after_recovery
             answer.problem(502);
         }
     }
-    wait_notified(&delivered, "page", "firing").await;
+    wait_notified(delivered, "page", "firing").await;
     // The ticket for the same budget is inhibited by its page.
     assert!(
-        !notified(&delivered, "ticket", "firing"),
+        !notified(delivered, "ticket", "firing"),
         "{:?}",
         delivered.lock().unwrap()
     );
@@ -339,8 +453,8 @@ async fn a_payment_outage_pages_through_alertmanager_and_resolves_after_recovery
         .await
         .expect(201);
     }
-    wait_notified(&delivered, "page", "resolved").await;
-    every_dashboard_query_runs_and_the_key_panels_show_the_journey(&prometheus).await;
+    wait_notified(delivered, "page", "resolved").await;
+    every_dashboard_query_runs_and_the_key_panels_show_the_journey(prometheus).await;
     steady.abort();
 }
 

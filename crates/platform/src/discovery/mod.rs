@@ -135,6 +135,16 @@ impl Etcd {
         self.call("kv/put", body).await.map(|_| ())
     }
 
+    /// Deletes every key under `prefix`.
+    pub async fn delete_prefix(&self, prefix: &str) -> Result<(), EtcdError> {
+        self.call(
+            "kv/deleterange",
+            json!({"key": B64.encode(prefix), "range_end": B64.encode(prefix_end(prefix))}),
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// Every key under `prefix` with its value.
     pub async fn prefix(&self, prefix: &str) -> Result<Vec<(String, String)>, EtcdError> {
         let answer = self
@@ -190,22 +200,27 @@ pub fn servers_prefix(service: &str) -> String {
     format!("{ROOT}/services/{service}/loadBalancer/servers/")
 }
 
-/// The gateway's health checks of a service's instances: actively at
-/// `path`, and passively: an instance that fails requests three times in
-/// ten seconds (no connection, no answer, a 5xx) gets none until the
-/// active check passes again, so that retries do not go back to it.
+/// The gateway's health check of a service's instances, actively at
+/// `path` every second.
+///
+/// No passive check: Traefik's counts a 5xx answer as a failure, so an
+/// instance rightly answering 502 (its payment provider is down) three
+/// times was taken out of rotation, and with it every route of the
+/// service, for requests that had nothing to do with the provider. A dead
+/// instance is out within a second or two by the active check; until
+/// then the gateway's retry sends what it could not deliver elsewhere.
+/// The keys an older release wrote are removed.
 async fn put_health_check(etcd: &Etcd, service: &str, path: &str) -> Result<(), EtcdError> {
     let balancer = format!("{ROOT}/services/{service}/loadBalancer");
     for (key, value) in [
         ("healthCheck/path", path),
         ("healthCheck/interval", HEALTH_INTERVAL),
         ("healthCheck/timeout", HEALTH_TIMEOUT),
-        ("passiveHealthCheck/maxFailedAttempts", "3"),
-        ("passiveHealthCheck/failureWindow", "10s"),
     ] {
         etcd.put(&format!("{balancer}/{key}"), value, None).await?;
     }
-    Ok(())
+    etcd.delete_prefix(&format!("{balancer}/passiveHealthCheck/"))
+        .await
 }
 
 /// A Traefik rule matching every prefix.
