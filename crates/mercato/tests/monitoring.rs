@@ -485,6 +485,7 @@ const KEY_PANELS: &[(&str, &str)] = &[
     ("checkout", "Cart additions per minute"),
     ("checkout", "Longest wait for a payment"),
     ("checkout", "Placed to paid"),
+    ("checkout", "Saga step latency (p95) by step"),
     ("events", "Events published per second"),
     ("events", "Events consumed per second"),
     ("events", "Outbox lag"),
@@ -492,6 +493,7 @@ const KEY_PANELS: &[(&str, &str)] = &[
     ("payments", "Provider calls by outcome"),
     ("infrastructure", "Resident memory by instance"),
     ("infrastructure", "Database connections by service"),
+    ("infrastructure", "Database write waits by service"),
     ("business", "Orders paid per minute"),
     ("business", "Revenue per minute by currency (minor units)"),
 ];

@@ -35,6 +35,16 @@ pub fn install() -> bool {
                 )
                 .ok()?
                 .set_buckets_for_metric(
+                    Matcher::Full("db_write_wait_seconds".into()),
+                    LATENCY_BUCKETS,
+                )
+                .ok()?
+                .set_buckets_for_metric(
+                    Matcher::Full("orders_saga_step_latency_seconds".into()),
+                    LATENCY_BUCKETS,
+                )
+                .ok()?
+                .set_buckets_for_metric(
                     Matcher::Full("orders_checkout_duration_seconds".into()),
                     CHECKOUT_BUCKETS,
                 )

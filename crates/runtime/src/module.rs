@@ -75,21 +75,24 @@ impl Module {
     }
 
     /// Publishes the database pool's use every 5 seconds:
-    /// `db_pool_connections{service, state="in_use"|"idle"}` and
-    /// `db_pool_max_connections{service}`.
+    /// `db_pool_connections{service, state="in_use"|"idle"}`,
+    /// `db_pool_max_connections{service}` and the write transactions
+    /// waiting to begin, `db_pool_waiting{service}` (how long each waited
+    /// is `db_write_wait_seconds`, recorded by the pool itself).
     fn pool_gauges(self) -> Self {
         let (db, service) = (self.db.clone(), self.name);
         self.periodic(
             "db-pool",
             Periodic::every(std::time::Duration::from_secs(5)),
             move || {
-                let (in_use, idle, max) = db.pool_usage();
+                let usage = db.pool_usage();
                 metrics::gauge!("db_pool_connections", "service" => service, "state" => "in_use")
-                    .set(f64::from(in_use));
+                    .set(f64::from(usage.in_use));
                 metrics::gauge!("db_pool_connections", "service" => service, "state" => "idle")
-                    .set(f64::from(idle));
+                    .set(f64::from(usage.idle));
                 metrics::gauge!("db_pool_max_connections", "service" => service)
-                    .set(f64::from(max));
+                    .set(f64::from(usage.max));
+                metrics::gauge!("db_pool_waiting", "service" => service).set(usage.waiting as f64);
                 std::future::ready(Ok(()))
             },
         )

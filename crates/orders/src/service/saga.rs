@@ -1,6 +1,8 @@
 //! The order's side of the checkout saga: reactions to inventory and payment
 //! events, each applied once through the inbox.
 
+use time::OffsetDateTime;
+
 use super::*;
 
 impl OrdersService {
@@ -45,6 +47,11 @@ impl OrdersService {
                     .await?;
             }
             self.outbox.commit(tx).await?;
+            // The step's latency: from the other service's decision to the
+            // order's (outbox, relay, bus, this consumer), per event type.
+            let latency = (OffsetDateTime::now_utc() - event.occurred_at).as_seconds_f64();
+            metrics::histogram!("orders_saga_step_latency_seconds", "step" => event.event_type.clone())
+                .record(latency.max(0.0));
             return Ok(());
         }
     }

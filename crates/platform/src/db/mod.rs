@@ -4,7 +4,14 @@
 //! TEXT and BIGINT columns, so one code path serves both backends. Each
 //! service owns its own SQLite file or its own PostgreSQL schema.
 
-use std::{str::FromStr as _, sync::Arc, time::Duration};
+use std::{
+    str::FromStr as _,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use anyhow::Context as _;
 use secrecy::{ExposeSecret as _, SecretString};
@@ -50,6 +57,50 @@ pub struct Db {
     notify: Option<(SecretString, String)>,
     /// SQLite: the turn to write, one writer at a time (see [`Db::begin_write`]).
     writer: Arc<Semaphore>,
+    /// Write transactions waiting to begin.
+    waiting: Arc<AtomicU64>,
+    /// The service whose pool this is (the `service` label of its metrics).
+    service: Arc<str>,
+}
+
+/// Counts one writer as waiting until dropped (also when its future is
+/// dropped while waiting), then records how long it waited
+/// (`db_write_wait_seconds{service}`).
+struct Waiting<'a> {
+    db: &'a Db,
+    since: Instant,
+}
+
+impl<'a> Waiting<'a> {
+    fn start(db: &'a Db) -> Self {
+        db.waiting.fetch_add(1, Ordering::Relaxed);
+        Self {
+            db,
+            since: Instant::now(),
+        }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.db.waiting.fetch_sub(1, Ordering::Relaxed);
+        metrics::histogram!("db_write_wait_seconds", "service" => self.db.service.to_string())
+            .record(self.since.elapsed().as_secs_f64());
+    }
+}
+
+/// A pool's use at one moment ([`Db::pool_usage`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PoolUsage {
+    /// Connections lent out.
+    pub in_use: u32,
+    /// Connections open and free.
+    pub idle: u32,
+    /// The most the pool opens.
+    pub max: u32,
+    /// Write transactions waiting to begin (for the write turn on SQLite,
+    /// for a connection on PostgreSQL).
+    pub waiting: u64,
 }
 
 /// A write transaction from [`Db::begin_write`]; it holds this process's
@@ -121,7 +172,7 @@ impl Db {
         cfg: &DatabaseConfig,
     ) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
-        match (own_url, &cfg.url) {
+        let db = match (own_url, &cfg.url) {
             (Some(url), _) if is_postgres(url) => {
                 Self::postgres(url.expose_secret(), None, cfg.max_connections).await
             }
@@ -138,7 +189,11 @@ impl Db {
                 let url = format!("sqlite://{}?mode=rwc", path.display());
                 Self::sqlite(&url, cfg.sqlite_max_connections).await
             }
-        }
+        }?;
+        Ok(Self {
+            service: Arc::from(service),
+            ..db
+        })
     }
 
     async fn sqlite(url: &str, max_connections: u32) -> anyhow::Result<Self> {
@@ -173,6 +228,8 @@ impl Db {
             backend: Backend::Sqlite,
             notify: None,
             writer: Arc::new(Semaphore::new(1)),
+            waiting: Arc::default(),
+            service: Arc::from(""),
         })
     }
 
@@ -234,6 +291,8 @@ impl Db {
             backend: Backend::Postgres,
             notify: Some((SecretString::from(url.to_owned()), channel_prefix)),
             writer: Arc::new(Semaphore::new(1)),
+            waiting: Arc::default(),
+            service: Arc::from(""),
         })
     }
 
@@ -270,22 +329,25 @@ impl Db {
         } else {
             tracing::Span::none()
         };
-        match self.backend {
+        let waiting = Waiting::start(self);
+        let tx = match self.backend {
             Backend::Sqlite => {
                 let turn = self.writer.clone().acquire_owned().await.ok();
                 let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-                Ok(WriteTx {
+                WriteTx {
                     tx,
                     _turn: turn,
                     span,
-                })
+                }
             }
-            Backend::Postgres => Ok(WriteTx {
+            Backend::Postgres => WriteTx {
                 tx: self.pool.begin().await?,
                 _turn: None,
                 span,
-            }),
-        }
+            },
+        };
+        drop(waiting);
+        Ok(tx)
     }
 
     /// Announces, when `conn`'s transaction commits, that `topic` (at most
@@ -323,15 +385,16 @@ impl Db {
         Ok(Some(listener))
     }
 
-    /// Connections of the pool in use and idle, and the most it opens.
-    pub fn pool_usage(&self) -> (u32, u32, u32) {
+    /// The pool's connections and the writers waiting for one.
+    pub fn pool_usage(&self) -> PoolUsage {
         let size = self.pool.size();
         let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
-        (
-            size.saturating_sub(idle),
+        PoolUsage {
+            in_use: size.saturating_sub(idle),
             idle,
-            self.pool.options().get_max_connections(),
-        )
+            max: self.pool.options().get_max_connections(),
+            waiting: self.waiting.load(Ordering::Relaxed),
+        }
     }
 
     /// Answers whether the database responds, for `/health/ready`.
