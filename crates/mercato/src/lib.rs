@@ -40,7 +40,9 @@ impl App {
     /// (a module finds what those before it offer in-process), subscribes
     /// their consumers and merges their routes.
     pub async fn build(cfg: &Config, targets: &[Target]) -> anyhow::Result<Self> {
-        platform::metrics::install();
+        if cfg.telemetry.metrics {
+            platform::metrics::install();
+        }
         let bus = eventbus::bus::connect(&cfg.eventbus)
             .await
             .context("connecting the event bus")?;

@@ -266,6 +266,31 @@ async fn sigterm_drains_and_exits_zero(backend: Backend) {
     }
 }
 
+/// Metrics are on by default and can be turned off (the overhead figures
+/// in BENCHMARKS.md compare the two): then `/metrics` is empty.
+#[tokio::test]
+async fn metrics_can_be_turned_off() {
+    for (setting, kept) in [(None, true), (Some("false"), false)] {
+        let data = tempfile::tempdir().unwrap();
+        let mut cmd = mercato(Backend::Sqlite, data.path(), "");
+        if let Some(value) = setting {
+            cmd.env("MERCATO__TELEMETRY__METRICS", value);
+        }
+        let server = Server::start(cmd).await;
+        reqwest::get(format!("{}/api/v1/products", server.base))
+            .await
+            .unwrap();
+        let page = reqwest::get(format!("{}/metrics", server.base))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(page.contains("http_requests_total"), kept, "{page}");
+        server.terminate();
+    }
+}
+
 #[test]
 fn the_data_folder_is_created_on_first_start_and_migrate_is_idempotent() {
     let data = tempfile::tempdir().unwrap();

@@ -132,6 +132,14 @@ pub struct TelemetryConfig {
     /// The share of new traces exported, 0 to 1; a caller's decision is kept.
     #[serde(default = "all_traces")]
     pub sampling_ratio: f64,
+    /// Whether the process keeps Prometheus metrics (`/metrics`); off, the
+    /// recording calls do nothing and `/metrics` is empty.
+    #[serde(default = "metrics_on")]
+    pub metrics: bool,
+}
+
+fn metrics_on() -> bool {
+    true
 }
 
 fn all_traces() -> f64 {
