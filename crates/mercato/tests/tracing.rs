@@ -188,6 +188,20 @@ async fn one_checkout_is_one_trace_across_every_service_and_the_bus() {
     assert!(spans.iter().any(|s| s["name"] == "db.transaction"));
     assert!(spans.iter().any(|s| s["name"] == "publish order.placed"));
 
+    // The gateway checked every instance's health each second meanwhile:
+    // none of those probes is a trace.
+    let probes: Vec<Value> = phoenix
+        .spans()
+        .await
+        .into_iter()
+        .filter(|s| {
+            attribute(s, "http.route")
+                .and_then(Value::as_str)
+                .is_some_and(|r| r.starts_with("/health") || r == "/metrics")
+        })
+        .collect();
+    assert!(probes.is_empty(), "probes were traced: {probes:?}");
+
     // The same trace id is in the log lines of the services on the path.
     stack.stop();
     for service in ["users", "cart", "orders", "payments"] {

@@ -12,14 +12,15 @@ use std::{
 
 use anyhow::Context as _;
 use opentelemetry::{
+    Context, KeyValue,
     propagation::{Extractor, TextMapPropagator as _},
-    trace::{TraceContextExt as _, TracerProvider as _},
+    trace::{Link, SpanKind, TraceContextExt as _, TraceId, TraceState, TracerProvider as _},
 };
 use opentelemetry_otlp::{Protocol, WithExportConfig as _};
 use opentelemetry_sdk::{
     Resource,
     propagation::TraceContextPropagator,
-    trace::{Sampler, SdkTracerProvider},
+    trace::{Sampler, SamplingDecision, SamplingResult, SdkTracerProvider, ShouldSample},
 };
 use tracing::Subscriber;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
@@ -29,6 +30,41 @@ use crate::config::TelemetryConfig;
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
+
+/// The routes probes call (the gateway's health check every second per
+/// instance, Prometheus's scrapes): not traced, they would be most traces
+/// and tell nothing.
+const PROBES: &[&str] = &["/health/live", "/health/ready", "/metrics"];
+
+/// Drops the spans of probe requests, and leaves every other decision to
+/// the configured sampler.
+#[derive(Debug, Clone)]
+struct WithoutProbes(Sampler);
+
+impl ShouldSample for WithoutProbes {
+    fn should_sample(
+        &self,
+        parent_context: Option<&Context>,
+        trace_id: TraceId,
+        name: &str,
+        span_kind: &SpanKind,
+        attributes: &[KeyValue],
+        links: &[Link],
+    ) -> SamplingResult {
+        let probe = attributes.iter().any(|kv| {
+            kv.key.as_str() == "http.route" && PROBES.contains(&kv.value.as_str().as_ref())
+        });
+        if probe {
+            return SamplingResult {
+                decision: SamplingDecision::Drop,
+                attributes: Vec::new(),
+                trace_state: TraceState::default(),
+            };
+        }
+        self.0
+            .should_sample(parent_context, trace_id, name, span_kind, attributes, links)
+    }
+}
 
 /// The exporting layer, or `None` when no endpoint is configured.
 pub(super) fn layer<S>(
@@ -54,7 +90,9 @@ where
         .build()
         .with_context(|| format!("telemetry.otlp_endpoint `{endpoint}`"))?;
     // A caller's sampling decision is kept, so a trace is whole or absent.
-    let sampler = Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(cfg.sampling_ratio)));
+    let sampler = WithoutProbes(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+        cfg.sampling_ratio,
+    ))));
     let provider = SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
         .with_sampler(sampler)
@@ -131,5 +169,34 @@ impl Extractor for Traceparent<'_> {
 
     fn keys(&self) -> Vec<&str> {
         vec!["traceparent"]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision(route: &str) -> SamplingDecision {
+        WithoutProbes(Sampler::AlwaysOn)
+            .should_sample(
+                None,
+                TraceId::from_bytes([7; 16]),
+                "GET",
+                &SpanKind::Server,
+                &[KeyValue::new("http.route", route.to_owned())],
+                &[],
+            )
+            .decision
+    }
+
+    #[test]
+    fn probes_are_not_traced_and_the_rest_is_left_to_the_sampler() {
+        for probe in PROBES {
+            assert_eq!(decision(probe), SamplingDecision::Drop, "{probe}");
+        }
+        assert_eq!(
+            decision("/api/v1/orders"),
+            SamplingDecision::RecordAndSample
+        );
     }
 }
