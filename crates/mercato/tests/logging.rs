@@ -227,9 +227,22 @@ fn the_kibana_objects_filebeat_and_rsyslog_name_only_what_the_template_maps() {
     assert!(objects.values().any(|o| o["type"] == "dashboard"));
 
     // Both shippers write the data stream the template is for.
-    let filebeat = std::fs::read_to_string(deploy().join("filebeat/filebeat.yml")).unwrap();
-    assert!(filebeat.contains(&format!("index: \"{STREAM}\"")));
-    assert!(filebeat.contains("setup.template.enabled: false"));
+    let filebeat: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(deploy().join("filebeat/filebeat.yml")).unwrap(),
+    )
+    .expect("filebeat.yml is YAML");
+    assert_eq!(filebeat["output.elasticsearch"]["index"], STREAM);
+    assert_eq!(filebeat["setup.template.enabled"], false);
+    assert_eq!(filebeat["setup.ilm.enabled"], false);
+    // Resent lines are refused as duplicates: the id is the line's hash.
+    assert!(
+        filebeat["processors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["fingerprint"]["target_field"] == "@metadata._id"),
+        "{filebeat}"
+    );
     let rsyslog = std::fs::read_to_string(deploy().join("rsyslog/mercato.conf")).unwrap();
     assert!(rsyslog.contains(&format!("searchIndex=\"{STREAM}\"")));
 
