@@ -1,0 +1,9 @@
+//! Mercato's autoscaler for Docker Swarm, which has none of its own.
+//!
+//! [`policy`] is the decision, without I/O: from each signal's value (a
+//! Prometheus query per service: requests per second or CPU per replica,
+//! the saga's consumer lag, the outbox backlog) to a replica count within
+//! the service's limits, the way Kubernetes' HorizontalPodAutoscaler
+//! decides, so that one policy reads the same on both orchestrators.
+
+pub mod policy;
