@@ -1,11 +1,15 @@
 #!/bin/sh
 # First start of the locally built PostgreSQL image, as the official image
-# does it: initdb with POSTGRES_USER/POSTGRES_PASSWORD, then every
+# does it: initdb with POSTGRES_USER/POSTGRES_PASSWORD (or
+# POSTGRES_PASSWORD_FILE, a Docker secret), then every
 # /docker-entrypoint-initdb.d/*.sh (sourced) and *.sql, then the server.
 set -eu
 : "${PGDATA:=/var/lib/postgresql/data}"
 : "${POSTGRES_USER:=postgres}"
 export PGDATA POSTGRES_USER
+if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
+  POSTGRES_PASSWORD=$(cat "$POSTGRES_PASSWORD_FILE")
+fi
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
   printf '%s' "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is required}" >/tmp/pwfile
   initdb -D "$PGDATA" -U "$POSTGRES_USER" --pwfile=/tmp/pwfile -A scram-sha-256 --auth-local=trust \
