@@ -10,6 +10,7 @@
 
 pub mod compose;
 pub mod processes;
+pub mod swarm;
 
 use std::{
     process::Command,

@@ -1,0 +1,176 @@
+//! The Swarm stack, live on this machine's engine (`deploy/swarm`): images
+//! pulled from a registry and pinned by digest, every service healthy
+//! behind Traefik's host-mode port, a purchase through the gateway,
+//! catalog scaled 2 -> 3 with traffic reaching every replica, and a
+//! killed task replaced. Needs the images scripts/test builds
+//! (MERCATO_TEST_IMAGE_TAG); skipped without an engine, except in CI.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "a failed step fails the test loudly, in helpers too"
+)]
+
+mod common;
+
+use std::{
+    collections::BTreeSet,
+    time::{Duration, Instant},
+};
+
+use common::swarm::{SwarmStack, docker};
+use testkit::{
+    Backend, Target,
+    shop::{cart_with, pay, place, product, wait_status},
+};
+
+fn engine() -> bool {
+    let up = std::process::Command::new("docker")
+        .arg("info")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !up {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but no Docker engine answers"
+        );
+        eprintln!("skipped: no Docker engine is reachable");
+    }
+    up
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_swarm_stack_serves_scales_and_replaces_a_killed_task() {
+    if !engine() {
+        return;
+    }
+    let tag = testkit::installed(
+        "MERCATO_TEST_IMAGE_TAG",
+        "the images (scripts/build-images)",
+    );
+    let started_at = Instant::now();
+    let stack = SwarmStack::deploy(&tag).await;
+
+    eprintln!("swarm test: deployed at {:?}", started_at.elapsed());
+    // Every task runs an image from the registry, pinned by its digest.
+    for service in ["users", "catalog", "payments"] {
+        let image = String::from_utf8(
+            docker(&[
+                "service",
+                "inspect",
+                &stack.service(service),
+                "--format",
+                "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
+            ])
+            .stdout,
+        )
+        .unwrap();
+        assert!(
+            image.starts_with(&stack.registry) && image.contains("@sha256:"),
+            "{service}: {image}"
+        );
+    }
+
+    eprintln!("swarm test: images pinned at {:?}", started_at.elapsed());
+    // A purchase through the gateway, by a customer, to paid.
+    let local = testkit::spawn_targets(Backend::Sqlite, &[Target::Users], |_| {}).await;
+    let gw = local.pointed_at(&stack.gateway);
+    let variants = product(&gw, "swarmed", &[(2500, 20)]).await;
+    let buyer = gw.register("swarm").await;
+    let token = Some(buyer.access.as_str());
+    let cart = cart_with(&gw, token, &[(&variants[0], 1)]).await;
+    let placed = place(&gw, token, &cart, None, Some("swarm-1")).await;
+    placed.expect(201);
+    let order = placed.body["id"].as_str().unwrap().to_owned();
+    wait_status(&gw, &order, token, "awaiting_payment").await;
+    pay(&gw, &order, token, "4242424242424242")
+        .await
+        .expect(200);
+    wait_status(&gw, &order, token, "paid").await;
+
+    eprintln!("swarm test: paid at {:?}", started_at.elapsed());
+    // Catalog from two replicas to three: the gateway sees three, and
+    // reads reach each of them.
+    docker(&[
+        "service",
+        "scale",
+        "-d",
+        &format!("{}=3", stack.service("catalog")),
+    ]);
+    let started = Instant::now();
+    loop {
+        let ready: serde_json::Value = reqwest::get(format!("{}/health/ready", stack.gateway))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap_or_default();
+        if ready["instances"]["catalog"] == 3 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "catalog never had three instances: {ready}\n{}",
+            stack.tasks_report()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    eprintln!(
+        "swarm test: three catalog instances at {:?}",
+        started_at.elapsed()
+    );
+    // Each read of a page that is not there is a log line of the replica
+    // that answered it, its path unique to this test.
+    let marker = format!("replica-{}", uuid::Uuid::new_v4().simple());
+    let started = Instant::now();
+    loop {
+        for _ in 0..30 {
+            gw.get(&format!("/api/v1/products/{marker}"), None)
+                .await
+                .expect(404);
+        }
+        let logs = docker(&["service", "logs", "--no-trunc", &stack.service("catalog")]);
+        let text = String::from_utf8_lossy(&logs.stdout).into_owned()
+            + &String::from_utf8_lossy(&logs.stderr);
+        // `<stack>_catalog.<slot>.<task id>@<node> | {...}`
+        let served: BTreeSet<String> = text
+            .lines()
+            .filter(|l| l.contains(&marker))
+            .filter_map(|l| l.split_whitespace().next())
+            .filter_map(|task| task.split('.').nth(2).map(str::to_owned))
+            .collect();
+        // The gateway adds the new one once its health check passes.
+        if served.len() == 3 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "reads reached only {served:?}"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+
+    eprintln!(
+        "swarm test: reads reached every replica at {:?}",
+        started_at.elapsed()
+    );
+    // A killed task is replaced, and the service serves on.
+    let before = stack.containers("catalog");
+    assert_eq!(before.len(), 3);
+    docker(&["kill", &before[0]]);
+    let started = Instant::now();
+    loop {
+        let now = stack.containers("catalog");
+        if now.len() == 3 && !now.contains(&before[0]) && stack.replicas("catalog") == (3, 3) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "the killed task was not replaced: {now:?}\n{}",
+            stack.tasks_report()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    gw.get("/api/v1/products", None).await.expect(200);
+}
