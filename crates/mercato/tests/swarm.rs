@@ -1,9 +1,12 @@
 //! The Swarm stack, live on this machine's engine (`deploy/swarm`): images
 //! pulled from a registry and pinned by digest, every service healthy
 //! behind Traefik's host-mode port, a purchase through the gateway,
-//! catalog scaled 2 -> 3 with traffic reaching every replica, and a
-//! killed task replaced. Needs the images scripts/test builds
-//! (MERCATO_TEST_IMAGE_TAG); skipped without an engine, except in CI.
+//! catalog scaled 2 -> 3 with traffic reaching every replica, a killed
+//! task replaced, a rolling update under steady reads that loses none, an
+//! update whose health check fails rolled back by Swarm itself, and the
+//! data still there after the whole stack is removed and deployed again.
+//! Needs the images scripts/test builds (MERCATO_TEST_IMAGE_TAG); skipped
+//! without an engine, except in CI.
 
 #![allow(
     clippy::unwrap_used,
@@ -15,7 +18,11 @@
 mod common;
 
 use std::{
-    collections::BTreeSet,
+    collections::{BTreeMap, BTreeSet},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -41,7 +48,7 @@ fn engine() -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_swarm_stack_serves_scales_and_replaces_a_killed_task() {
+async fn the_swarm_stack_serves_scales_updates_rolls_back_and_keeps_its_data() {
     if !engine() {
         return;
     }
@@ -173,4 +180,98 @@ async fn the_swarm_stack_serves_scales_and_replaces_a_killed_task() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     gw.get("/api/v1/products", None).await.expect(200);
+
+    // A rolling update of catalog (a new task spec, one task at a time,
+    // each new one healthy before an old one stops) under steady reads:
+    // every read is answered.
+    eprintln!("swarm test: task replaced at {:?}", started_at.elapsed());
+    let load = {
+        let (client, url) = (
+            gw.client.clone(),
+            format!("{}/api/v1/products?limit=5", stack.gateway),
+        );
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let task = tokio::spawn(async move {
+            let mut statuses: BTreeMap<u16, u32> = BTreeMap::new();
+            while !stopping.load(Ordering::Relaxed) {
+                let status = match client.get(&url).send().await {
+                    Ok(r) => r.status().as_u16(),
+                    Err(_) => 0,
+                };
+                *statuses.entry(status).or_default() += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            statuses
+        });
+        (stop, task)
+    };
+    docker(&[
+        "service",
+        "update",
+        "--quiet",
+        "--env-add",
+        "MERCATO_ROLLOUT=2",
+        &stack.service("catalog"),
+    ]);
+    assert_eq!(stack.update_state("catalog"), "completed");
+    load.0.store(true, Ordering::Relaxed);
+    let statuses = load.1.await.unwrap();
+    assert_eq!(
+        statuses.keys().copied().collect::<Vec<_>>(),
+        [200],
+        "reads during the rolling update: {statuses:?}"
+    );
+    assert!(statuses[&200] > 100, "{statuses:?}");
+
+    // An update whose new tasks never become healthy: Swarm rolls it
+    // back by itself, and the old tasks serve on.
+    eprintln!("swarm test: rolled out at {:?}", started_at.elapsed());
+    let bad = std::process::Command::new("docker")
+        .args([
+            "service",
+            "update",
+            "--quiet",
+            "--health-cmd",
+            "/mercato healthcheck http://127.0.0.1:9/nothing-listens-here",
+            "--health-start-period",
+            "0s",
+            "--health-interval",
+            "2s",
+            "--health-retries",
+            "1",
+            &stack.service("catalog"),
+        ])
+        .output()
+        .unwrap();
+    let state = stack.update_state("catalog");
+    assert_eq!(
+        state,
+        "rollback_completed",
+        "{}{}",
+        String::from_utf8_lossy(&bad.stdout),
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let health = String::from_utf8(
+        docker(&[
+            "service",
+            "inspect",
+            &stack.service("catalog"),
+            "--format",
+            "{{json .Spec.TaskTemplate.ContainerSpec.Healthcheck.Test}}",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    assert!(health.contains("/health/ready"), "{health}");
+    assert_eq!(stack.replicas("catalog"), (3, 3));
+    gw.get("/api/v1/products", None).await.expect(200);
+
+    // The whole stack removed and deployed again: the paid order is there.
+    eprintln!("swarm test: rolled back at {:?}", started_at.elapsed());
+    stack.remove().await;
+    stack.stack_deploy();
+    stack.wait_converged(Duration::from_secs(240)).await;
+    wait_status(&gw, &order, token, "paid").await;
+    eprintln!("swarm test: redeployed at {:?}", started_at.elapsed());
 }

@@ -287,6 +287,63 @@ impl SwarmStack {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// The state of a service's last update (`completed`,
+    /// `rollback_completed`...), once it has ended.
+    pub fn update_state(&self, service: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let state = text(&docker(&[
+                "service",
+                "inspect",
+                &self.service(service),
+                "--format",
+                "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}",
+            ]));
+            if !matches!(
+                state.as_str(),
+                "updating" | "rollback_started" | "paused" | "rollback_paused"
+            ) {
+                return state;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(180),
+                "{service}'s update never ended: {state}\n{}",
+                self.tasks_report()
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// Removes the stack (its volumes stay) and waits until its tasks and
+    /// networks are gone, so that it can be deployed again.
+    pub async fn remove(&self) {
+        docker(&["stack", "rm", &self.name]);
+        let started = Instant::now();
+        loop {
+            let containers = text(&docker(&[
+                "ps",
+                "-aq",
+                "--filter",
+                &format!("label=com.docker.stack.namespace={}", self.name),
+            ]));
+            let networks = text(&docker(&[
+                "network",
+                "ls",
+                "-q",
+                "--filter",
+                &format!("label=com.docker.stack.namespace={}", self.name),
+            ]));
+            if containers.is_empty() && networks.is_empty() {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(90),
+                "the stack did not go away"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
     /// The ids of the running containers of a service's tasks.
     pub fn containers(&self, service: &str) -> Vec<String> {
         text(&docker(&[
