@@ -68,7 +68,13 @@ fn the_prometheus_configuration_and_rules_are_valid_and_every_alert_passes_its_t
     let promtool = tool("MERCATO_TEST_PROMTOOL");
     run(
         &promtool,
-        &["check", "config", "--syntax-only", "prometheus.yml"],
+        &[
+            "check",
+            "config",
+            "--syntax-only",
+            "prometheus.yml",
+            "prometheus-swarm.yml",
+        ],
     );
     run(
         &promtool,
