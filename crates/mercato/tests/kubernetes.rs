@@ -130,6 +130,25 @@ fn assert_references_resolve(objects: &[Value], owner: &str, pod: &Value) {
         }
     }
     for volume in pod["volumes"].as_array().into_iter().flatten() {
+        if let Some(secret) = volume.get("secret") {
+            let wanted = secret["secretName"].as_str().unwrap();
+            let object = find("Secret", wanted)
+                .unwrap_or_else(|| panic!("{owner}: Secret {wanted} is not in the render"));
+            for item in secret["items"].as_array().into_iter().flatten() {
+                let key = item["key"].as_str().unwrap();
+                assert!(
+                    object["data"].get(key).is_some(),
+                    "{owner}: Secret {wanted} has no key {key}"
+                );
+            }
+        }
+        if let Some(map) = volume.get("configMap") {
+            let wanted = map["name"].as_str().unwrap();
+            assert!(
+                find("ConfigMap", wanted).is_some(),
+                "{owner}: ConfigMap {wanted} is not in the render"
+            );
+        }
         if let Some(claim) = volume.get("persistentVolumeClaim") {
             let wanted = claim["claimName"].as_str().unwrap();
             assert!(
@@ -177,10 +196,12 @@ fn assert_hardened(owner: &str, pod: &Value) {
     }
 }
 
-/// Every Service selects pods of a Deployment and targets a port they
-/// name; every Ingress backend is a Service port.
+/// Every Service selects pods of one workload (a Deployment or a
+/// StatefulSet) and targets a port they name; every Ingress backend is a
+/// Service port.
 fn assert_services_and_ingress(objects: &[Value]) {
-    let deployments = of_kind(objects, "Deployment");
+    let mut deployments = of_kind(objects, "Deployment");
+    deployments.extend(of_kind(objects, "StatefulSet"));
     for service in of_kind(objects, "Service") {
         let selected: Vec<&&Value> = deployments
             .iter()
@@ -235,8 +256,67 @@ fn assert_services_and_ingress(objects: &[Value]) {
 
 #[test]
 fn the_prod_overlay_renders_valid_hardened_autoscaled_services() {
-    let (text, objects) = render("prod");
-    validate("prod", &text);
+    let objects = services_overlay("prod");
+    // Prometheus Operator users get every service scraped.
+    let monitor = &of_kind(&objects, "ServiceMonitor")[0];
+    assert_eq!(monitor["spec"]["endpoints"][0]["path"], "/metrics");
+}
+
+#[test]
+fn the_staging_overlay_adds_postgres_and_nats_in_the_cluster() {
+    let objects = services_overlay("staging");
+    for name in ["postgres", "nats"] {
+        let set = of_kind(&objects, "StatefulSet")
+            .into_iter()
+            .find(|s| self::name(s) == name)
+            .unwrap_or_else(|| panic!("no StatefulSet {name}"));
+        let pod = &set["spec"]["template"]["spec"];
+        assert_eq!(pod["securityContext"]["runAsNonRoot"], true, "{name}");
+        for container in pod["containers"].as_array().unwrap() {
+            for probe in ["startupProbe", "livenessProbe", "readinessProbe"] {
+                assert!(container[probe].is_object(), "{name}: no {probe}");
+            }
+            assert!(
+                container["resources"]["limits"]["memory"].is_string(),
+                "{name}"
+            );
+            assert_eq!(
+                container["securityContext"]["allowPrivilegeEscalation"],
+                false
+            );
+        }
+        assert_references_resolve(&objects, name, pod);
+        // Its data on a volume of its own.
+        assert!(set["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "data");
+        assert!(
+            of_kind(&objects, "Service")
+                .iter()
+                .any(|s| self::name(s) == name && s["spec"]["clusterIP"] == "None"),
+            "{name}: no headless Service"
+        );
+    }
+    // The services and KEDA talk to the NATS inside.
+    let config = of_kind(&objects, "ConfigMap")
+        .into_iter()
+        .find(|c| name(c).starts_with("mercato-config"))
+        .unwrap();
+    assert_eq!(
+        config["data"]["MERCATO__EVENTBUS__NATS_URL"],
+        "nats://nats:4222"
+    );
+    for scaled in of_kind(&objects, "ScaledObject") {
+        assert_eq!(
+            scaled["spec"]["triggers"][0]["metadata"]["natsServerMonitoringEndpoint"],
+            "nats.mercato.svc.cluster.local:8222"
+        );
+    }
+}
+
+/// An overlay of the six services: rendered, validated, and every
+/// invariant checked; returns its objects for more.
+fn services_overlay(overlay: &str) -> Vec<Value> {
+    let (text, objects) = render(overlay);
+    validate(overlay, &text);
     assert!(
         objects
             .iter()
@@ -368,9 +448,7 @@ fn the_prod_overlay_renders_valid_hardened_autoscaled_services() {
             );
         }
     }
-    // Prometheus Operator users get every service scraped.
-    let monitor = &of_kind(&objects, "ServiceMonitor")[0];
-    assert_eq!(monitor["spec"]["endpoints"][0]["path"], "/metrics");
+    objects
 }
 
 #[test]
