@@ -80,6 +80,74 @@ async fn the_swarm_stack_serves_scales_updates_rolls_back_and_keeps_its_data() {
     }
 
     eprintln!("swarm test: images pinned at {:?}", started_at.elapsed());
+    // Prometheus with the shipped Swarm configuration finds every task of
+    // the stack's services, one job per service, and the gateway. (From
+    // this host it cannot reach the overlay network to scrape them: that
+    // is for a Prometheus on the stack's network.)
+    let shipped = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../deploy/prometheus/prometheus-swarm.yml"),
+    )
+    .unwrap();
+    let config = shipped
+        .replace("regex: mercato\n", &format!("regex: {}\n", stack.name))
+        .replace("mercato_edge", &format!("{}_edge", stack.name))
+        .replace("mercato_(", &format!("{}_(", stack.name))
+        .replace(
+            "regex: mercato_traefik",
+            &format!("regex: {}_traefik", stack.name),
+        )
+        .replace("refresh_interval: 15s", "refresh_interval: 2s")
+        .replace("  - /etc/prometheus/rules/*.yml\n", "")
+        .replace("rule_files:\n", "");
+    let prometheus = testkit::prometheus::Prometheus::start(&config).await;
+    let wanted: BTreeMap<String, usize> = [
+        ("users", 2),
+        ("catalog", 2),
+        ("cart", 2),
+        ("orders", 2),
+        ("payments", 2),
+        ("notifications", 1),
+        ("gateway", 1),
+    ]
+    .into_iter()
+    .map(|(job, n)| (job.to_owned(), n))
+    .collect();
+    let started = Instant::now();
+    loop {
+        let targets: serde_json::Value =
+            reqwest::get(format!("{}/api/v1/targets", prometheus.base))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        let mut jobs: BTreeMap<String, usize> = BTreeMap::new();
+        for target in targets["data"]["activeTargets"].as_array().unwrap() {
+            let job = target["labels"]["job"].as_str().unwrap().to_owned();
+            // Every target is a task's address on the edge network, port 8080.
+            assert!(
+                target["labels"]["instance"].is_string()
+                    && target["scrapeUrl"].as_str().unwrap().contains(":8080/"),
+                "{target}"
+            );
+            *jobs.entry(job).or_default() += 1;
+        }
+        if jobs == wanted {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "Prometheus discovered {jobs:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    drop(prometheus);
+    eprintln!(
+        "swarm test: discovered by Prometheus at {:?}",
+        started_at.elapsed()
+    );
+
     // A purchase through the gateway, by a customer, to paid.
     let local = testkit::spawn_targets(Backend::Sqlite, &[Target::Users], |_| {}).await;
     let gw = local.pointed_at(&stack.gateway);
@@ -137,15 +205,16 @@ async fn the_swarm_stack_serves_scales_updates_rolls_back_and_keeps_its_data() {
                 .await
                 .expect(404);
         }
-        let logs = docker(&["service", "logs", "--no-trunc", &stack.service("catalog")]);
-        let text = String::from_utf8_lossy(&logs.stdout).into_owned()
-            + &String::from_utf8_lossy(&logs.stderr);
-        // `<stack>_catalog.<slot>.<task id>@<node> | {...}`
-        let served: BTreeSet<String> = text
-            .lines()
-            .filter(|l| l.contains(&marker))
-            .filter_map(|l| l.split_whitespace().next())
-            .filter_map(|task| task.split('.').nth(2).map(str::to_owned))
+        // Each replica's own log (`docker service logs` can hang on an
+        // engine under load; a container's log does not).
+        let served: BTreeSet<String> = stack
+            .containers("catalog")
+            .into_iter()
+            .filter(|container| {
+                let logs = docker(&["logs", container]);
+                String::from_utf8_lossy(&logs.stdout).contains(&marker)
+                    || String::from_utf8_lossy(&logs.stderr).contains(&marker)
+            })
             .collect();
         // The gateway adds the new one once its health check passes.
         if served.len() == 3 {
