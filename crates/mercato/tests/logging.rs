@@ -386,13 +386,7 @@ async fn a_six_process_checkout_is_shipped_once_and_found_by_trace_request_and_e
 
     // A checkout, every request in the client's trace.
     let variants = product(&gw, "logged", &[(1500, 50)]).await;
-    let trace = uuid::Uuid::new_v4().simple().to_string();
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        "traceparent",
-        format!("00-{trace}-00f067aa0ba902b7-01").parse().unwrap(),
-    );
-    let traced = gw.with_headers(headers);
+    let (traced, trace) = gw.in_new_trace();
     let buyer = traced.register("logged").await;
     let token = Some(buyer.access.as_str());
     let cart = cart_with(&traced, token, &[(&variants[0], 2)]).await;

@@ -93,13 +93,7 @@ async fn one_checkout_is_one_trace_across_every_service_and_the_bus() {
 
     let variants = product(&gw, "traced", &[(1500, 50)]).await;
     // The checkout, every request in the client's trace.
-    let trace = uuid::Uuid::new_v4().simple().to_string();
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        "traceparent",
-        format!("00-{trace}-00f067aa0ba902b7-01").parse().unwrap(),
-    );
-    let traced = gw.with_headers(headers);
+    let (traced, trace) = gw.in_new_trace();
     let ann = traced.register("trace").await;
     let token = Some(ann.access.as_str());
     let cart = cart_with(&traced, token, &[(&variants[0], 2)]).await;

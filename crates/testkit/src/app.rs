@@ -203,6 +203,20 @@ impl TestApp {
         app
     }
 
+    /// The same client in a trace of its own, as a browser with tracing
+    /// would be: every request carries one `traceparent`. Returns the
+    /// client and the trace id.
+    pub fn in_new_trace(&self) -> (TestApp, String) {
+        let trace = uuid::Uuid::new_v4().simple().to_string();
+        let mut headers = reqwest::header::HeaderMap::new();
+        let traceparent = format!("00-{trace}-00f067aa0ba902b7-01");
+        headers.insert(
+            "traceparent",
+            traceparent.parse().expect("a valid traceparent"),
+        );
+        (self.with_headers(headers), trace)
+    }
+
     /// Starts a graceful shutdown, as SIGTERM does.
     pub fn begin_shutdown(&self) {
         self.shutdown.cancel();
