@@ -2,7 +2,9 @@
 # kustomize overlays (Debian has no kubectl package; the machine's own is
 # used, and a missing one is an error), and PyPI's kubernetes-validate
 # checks every rendered object against the API schemas of a Kubernetes
-# release. No API server runs here. Sourced by scripts/test.
+# release (and, with its jsonschema, the KEDA and Prometheus Operator
+# resources against their published CRDs). No API server runs here.
+# Sourced by scripts/test.
 
 KUBERNETES_VALIDATE_VERSION=1.34.1
 KUBERNETES_VENV="${MERCATO_TEST_KUBERNETES_VENV:-/opt/mercato-test/kubernetes}"
@@ -22,4 +24,6 @@ ensure_kubernetes() {
   MERCATO_TEST_KUBECTL=$(command -v kubectl)
   export MERCATO_TEST_KUBECTL
   export MERCATO_TEST_KUBERNETES_VALIDATE="$KUBERNETES_VENV/bin/kubernetes-validate"
+  # Its jsonschema checks the custom resources against their CRDs.
+  export MERCATO_TEST_KUBERNETES_PYTHON="$KUBERNETES_VENV/bin/python"
 }

@@ -1,7 +1,9 @@
 //! The Kubernetes deployment, checked offline (no API server runs here):
 //! `kubectl kustomize` renders every overlay of `deploy/kubernetes`, every
 //! rendered object of the Kubernetes API passes `kubernetes-validate`
-//! (strict, against a current release's schemas), and the invariants a
+//! (strict, against a current release's schemas), every KEDA and
+//! Prometheus Operator resource passes the CRD schema its project
+//! publishes (tests/kubernetes/crds), and the invariants a
 //! reviewer would check hold: probes, limits, a restricted security
 //! context, a disruption budget and an autoscaler for every service;
 //! Services, Ingress backends, autoscaler targets and secret references
@@ -16,7 +18,7 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet},
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::Command,
 };
 
@@ -47,8 +49,10 @@ fn render(overlay: &str) -> (String, Vec<Value>) {
 }
 
 /// `kubernetes-validate --strict` on the rendered text: every object of
-/// the core API must match its schema; only the custom resources (KEDA,
-/// the Prometheus Operator) may lack one.
+/// the core API must match its schema. The custom resources (KEDA's
+/// ScaledObjects, the Prometheus Operator's ServiceMonitor), which it
+/// cannot check, are validated strictly against the CRDs those projects
+/// publish (tests/kubernetes/crds), each of them.
 fn validate(overlay: &str, text: &str) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join(format!("{overlay}.yaml"));
@@ -71,6 +75,45 @@ fn validate(overlay: &str, text: &str) {
             "{overlay}: {line}"
         );
     }
+    let objects: Vec<Value> = serde_saphyr::from_multiple(text).unwrap();
+    let mut custom: Vec<String> = Vec::new();
+    for object in &objects {
+        let api = object["apiVersion"].as_str().unwrap_or_default();
+        if api.starts_with("keda.sh/") || api.starts_with("monitoring.coreos.com/") {
+            custom.push(format!(
+                "VALID {} {} against {api}",
+                object["kind"].as_str().unwrap_or_default(),
+                name(object)
+            ));
+        }
+    }
+
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kubernetes");
+    let python = testkit::installed(
+        "MERCATO_TEST_KUBERNETES_PYTHON",
+        "the Python of kubernetes-validate (jsonschema)",
+    );
+    let output = Command::new(python)
+        .arg(tests.join("validate_crds.py"))
+        .arg(&file)
+        .arg(tests.join("crds/keda.sh_scaledobjects.yaml"))
+        .arg(tests.join("crds/monitoring.coreos.com_servicemonitors.yaml"))
+        .output()
+        .expect("validate_crds.py runs");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success(),
+        "{overlay}, custom resources:\n{report}"
+    );
+    let checked: Vec<&str> = report.lines().filter(|l| l.starts_with("VALID")).collect();
+    assert_eq!(
+        checked, custom,
+        "{overlay}: every custom resource is checked"
+    );
 }
 
 fn of_kind<'a>(objects: &'a [Value], kind: &str) -> Vec<&'a Value> {
