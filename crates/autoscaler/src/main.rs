@@ -1,6 +1,7 @@
 //! `mercato-autoscaler --config autoscaler.toml`: scales the stack's Swarm
 //! services on Prometheus's signals; serves its own `/metrics` and
-//! `/health/live`.
+//! `/health/live`. `mercato-autoscaler --healthcheck URL` is its image's
+//! health check (the image has no shell).
 
 use std::{path::PathBuf, time::Instant};
 
@@ -14,13 +15,41 @@ use platform::config::{LogFormat, TelemetryConfig};
 #[command(about = "Scales Mercato's Swarm services on the platform's signals in Prometheus")]
 struct Args {
     /// The policies and settings (TOML); MERCATO_AUTOSCALER__* variables override it.
-    #[arg(long, env = "MERCATO_AUTOSCALER_CONFIG")]
-    config: PathBuf,
+    #[arg(
+        long,
+        env = "MERCATO_AUTOSCALER_CONFIG",
+        required_unless_present = "healthcheck"
+    )]
+    config: Option<PathBuf>,
+    /// Exit 0 if URL answers 2xx, and do nothing else (no --config needed).
+    #[arg(long, value_name = "URL")]
+    healthcheck: Option<String>,
+}
+
+async fn healthcheck(url: &str) -> anyhow::Result<()> {
+    let response = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()?
+        .get(url)
+        .send()
+        .await
+        .with_context(|| format!("GET {url}"))?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "GET {url}: {}",
+        response.status()
+    );
+    Ok(())
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let config = match (args.healthcheck, args.config) {
+        (Some(url), _) => return healthcheck(&url).await,
+        (None, Some(config)) => config,
+        (None, None) => anyhow::bail!("--config is required"),
+    };
     platform::telemetry::init(
         &TelemetryConfig {
             format: LogFormat::Auto,
@@ -32,7 +61,7 @@ async fn main() -> anyhow::Result<()> {
         },
         "autoscaler",
     )?;
-    let cfg = Config::load(&args.config)?;
+    let cfg = Config::load(&config)?;
     platform::metrics::install();
     let signals = Prometheus::new(&cfg.prometheus_url)?;
     let swarm = Swarm::connect().await?;

@@ -12,7 +12,7 @@ use std::{
 
 use super::free_port;
 
-fn repo() -> PathBuf {
+pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
@@ -47,7 +47,33 @@ pub const SERVICES: &[&str] = &[
     "orders",
     "payments",
     "notifications",
+    "prometheus",
+    "alertmanager",
 ];
+
+/// How the test's autoscaler scales catalog: quickly, so that a test can
+/// watch a whole cycle (the shipped policies wait minutes), between one
+/// and three replicas, on the same signal as deploy/swarm/autoscaler.toml.
+fn test_policies(stack: &str) -> String {
+    format!(
+        r#"prometheus_url = "http://prometheus:9090"
+interval_secs = 2
+
+[[policies]]
+service = "{stack}_catalog"
+min_replicas = 1
+max_replicas = 3
+scale_up_window_secs = 4
+scale_down_window_secs = 20
+cooldown_secs = 6
+
+[[policies.signals]]
+name = "requests_per_replica"
+query = 'sum(rate(http_requests_total{{job="catalog"}}[10s])) / count(up{{job="catalog"}} == 1)'
+target = {{ average_per_replica = 15 }}
+"#
+    )
+}
 
 pub struct SwarmStack {
     /// The stack's name; its services are `<name>_<service>`.
@@ -56,15 +82,19 @@ pub struct SwarmStack {
     pub gateway: String,
     pub registry: String,
     registry_process: Child,
-    _registry_data: tempfile::TempDir,
+    /// The registry's storage and the test's Prometheus and autoscaler
+    /// settings.
+    _files: tempfile::TempDir,
     made_swarm: bool,
     env: Vec<(String, String)>,
 }
 
 impl SwarmStack {
-    /// Pushes `mercato-<service>:<tag>` and the local third-party images
-    /// to a fresh registry, joins or makes a swarm, creates the secrets and
-    /// deploys the stack; returns once every service runs its replicas.
+    /// Pushes `mercato-<service>:<tag>`, `mercato-autoscaler:<tag>` and the
+    /// local third-party images to a fresh registry, joins or makes a
+    /// swarm, creates the secrets and deploys the stack (the autoscaler at
+    /// zero replicas, Prometheus scraping every 2 s); returns once every
+    /// service runs its replicas.
     pub async fn deploy(tag: &str) -> Self {
         let registry_port = free_port();
         let data = tempfile::tempdir().unwrap();
@@ -103,6 +133,7 @@ impl SwarmStack {
             "orders",
             "payments",
             "notifications",
+            "autoscaler",
         ]
         .iter()
         .map(|s| {
@@ -112,7 +143,14 @@ impl SwarmStack {
             )
         })
         .collect();
-        for third in ["postgres", "nats", "etcd", "traefik"] {
+        for third in [
+            "postgres",
+            "nats",
+            "etcd",
+            "traefik",
+            "prometheus",
+            "alertmanager",
+        ] {
             images.push((
                 format!("mercato-local/{third}:local"),
                 format!("{registry}/mercato-local/{third}:local"),
@@ -125,6 +163,19 @@ impl SwarmStack {
 
         let name = format!("mt{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let port = free_port();
+        // The shipped Prometheus settings, scraping often enough for the
+        // autoscaler's short test windows.
+        let prometheus_config = data.path().join("prometheus.yml");
+        let shipped =
+            std::fs::read_to_string(repo().join("deploy/prometheus/prometheus-swarm.yml")).unwrap();
+        assert!(shipped.contains("  scrape_interval: 15s\n"));
+        std::fs::write(
+            &prometheus_config,
+            shipped.replace("  scrape_interval: 15s\n", "  scrape_interval: 2s\n"),
+        )
+        .unwrap();
+        let policies = data.path().join("autoscaler.toml");
+        std::fs::write(&policies, test_policies(&name)).unwrap();
         let env: Vec<(String, String)> = [
             ("MERCATO_REGISTRY", registry.clone()),
             ("MERCATO_TAG", tag.to_owned()),
@@ -144,6 +195,24 @@ impl SwarmStack {
                 "MERCATO_TRAEFIK_IMAGE",
                 format!("{registry}/mercato-local/traefik:local"),
             ),
+            (
+                "MERCATO_PROMETHEUS_IMAGE",
+                format!("{registry}/mercato-local/prometheus:local"),
+            ),
+            (
+                "MERCATO_ALERTMANAGER_IMAGE",
+                format!("{registry}/mercato-local/alertmanager:local"),
+            ),
+            (
+                "MERCATO_PROMETHEUS_CONFIG",
+                prometheus_config.display().to_string(),
+            ),
+            (
+                "MERCATO_AUTOSCALER_POLICIES",
+                policies.display().to_string(),
+            ),
+            // Off until the test turns it on: the other steps scale by hand.
+            ("MERCATO_AUTOSCALER_REPLICAS", "0".to_owned()),
             ("MERCATO_HTTP_PORT", port.to_string()),
             // A subnet of its own, apart from other stacks on the engine.
             (
@@ -162,7 +231,7 @@ impl SwarmStack {
             gateway: format!("http://127.0.0.1:{port}"),
             registry,
             registry_process,
-            _registry_data: data,
+            _files: data,
             made_swarm,
             env,
         };
@@ -361,6 +430,119 @@ impl SwarmStack {
     }
 }
 
+impl SwarmStack {
+    /// An instant PromQL query to the stack's own Prometheus (from inside
+    /// its container: it is on the overlay network only), as
+    /// (labels, value) pairs.
+    pub fn query(&self, expr: &str) -> Vec<(serde_json::Map<String, serde_json::Value>, f64)> {
+        let container = self
+            .containers("prometheus")
+            .into_iter()
+            .next()
+            .expect("Prometheus runs");
+        let output = Command::new("docker")
+            .args([
+                "exec",
+                &container,
+                "promtool",
+                "query",
+                "instant",
+                "-o",
+                "json",
+                "http://127.0.0.1:9090",
+                expr,
+            ])
+            .output()
+            .unwrap();
+        if !output.status.success() {
+            // Not ready yet, or the query failed: no samples.
+            return Vec::new();
+        }
+        let samples: Vec<serde_json::Value> =
+            serde_json::from_slice(&output.stdout).unwrap_or_default();
+        samples
+            .into_iter()
+            .filter_map(|s| {
+                let labels = s["metric"].as_object()?.clone();
+                let value = s["value"][1].as_str()?.parse().ok()?;
+                Some((labels, value))
+            })
+            .collect()
+    }
+
+    /// The image a service's tasks run (`registry/name:tag@sha256:...`).
+    pub fn image(&self, service: &str) -> String {
+        text(&docker(&[
+            "service",
+            "inspect",
+            &self.service(service),
+            "--format",
+            "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
+        ]))
+    }
+
+    /// A release of a service: `mercato-<service>:<from>` with `extra`
+    /// Dockerfile lines and its version label, pushed as `<version>`.
+    pub fn release(&self, service: &str, from: &str, version: &str, extra: &str) {
+        let image = format!("{}/mercato-{service}:{version}", self.registry);
+        let dockerfile = format!(
+            "FROM mercato-{service}:{from}\n{extra}LABEL org.opencontainers.image.version={version}\n"
+        );
+        let mut build = Command::new("docker")
+            .args(["build", "-q", "-t", &image, "-"])
+            .env("DOCKER_BUILDKIT", "0")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        build
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(dockerfile.as_bytes())
+            .unwrap();
+        let built = build.wait_with_output().unwrap();
+        assert!(
+            built.status.success(),
+            "docker build {image}: {}",
+            String::from_utf8_lossy(&built.stderr)
+        );
+        docker(&["push", "-q", &image]);
+    }
+
+    /// `scripts/deploy swarm` of `services` at `version` from the
+    /// registry, smoke-tested through the gateway.
+    pub fn deploy_script(&self, version: &str, services: &str) -> Output {
+        Command::new(repo().join("scripts/deploy"))
+            .args(["swarm", "--stack", &self.name, "--registry", &self.registry])
+            .args([
+                "--tag",
+                version,
+                "--url",
+                &self.gateway,
+                "--services",
+                services,
+            ])
+            .output()
+            .unwrap()
+    }
+
+    /// The replicas a service is set to (not how many run).
+    pub fn wanted(&self, service: &str) -> u32 {
+        text(&docker(&[
+            "service",
+            "inspect",
+            &self.service(service),
+            "--format",
+            "{{.Spec.Mode.Replicated.Replicas}}",
+        ]))
+        .parse()
+        .unwrap()
+    }
+}
+
 /// A small stable number from a name, for picking a subnet.
 fn fastish(name: &str) -> u32 {
     name.bytes()
@@ -391,7 +573,7 @@ impl Drop for SwarmStack {
             std::thread::sleep(Duration::from_millis(500));
         }
         std::thread::sleep(Duration::from_secs(2));
-        for volume in ["postgres", "nats", "etcd"] {
+        for volume in ["postgres", "nats", "etcd", "prometheus", "alertmanager"] {
             let _ = Command::new("docker")
                 .args(["volume", "rm", "-f", &format!("{}_{volume}", self.name)])
                 .output();
