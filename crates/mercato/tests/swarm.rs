@@ -1,14 +1,16 @@
 //! The Swarm stack, live on this machine's engine (`deploy/swarm`): images
 //! pulled from a registry and pinned by digest, every service healthy
-//! behind Traefik's host-mode port, a purchase through the gateway,
-//! catalog scaled 2 -> 3 with traffic reaching every replica, a killed
-//! task replaced, a rolling update under steady reads that loses none, an
-//! update whose health check fails rolled back by Swarm itself, the data
-//! still there after the whole stack is removed and deployed again, the
-//! stack's own Prometheus scraping every task, and its autoscaler taking
-//! catalog down to its minimum, up to its maximum under load and back.
-//! Needs the images scripts/test builds (MERCATO_TEST_IMAGE_TAG); skipped
-//! without an engine, except in CI.
+//! behind Traefik's host-mode port and scraped by the stack's own
+//! Prometheus, a purchase through the gateway, catalog scaled 2 -> 3 with
+//! traffic reaching every replica, a killed task replaced, a new catalog
+//! release rolled out by scripts/deploy under steady reads that loses
+//! none, an update whose health check fails rolled back by Swarm itself,
+//! a healthy but broken cart release failing scripts/deploy's smoke test
+//! and rolled back, the data still there after the whole stack is removed
+//! and deployed again, and the stack's autoscaler taking catalog down to
+//! its minimum, up to its maximum under load and back. Needs the images
+//! scripts/test builds (MERCATO_TEST_IMAGE_TAG); skipped without an
+//! engine, except in CI.
 
 #![allow(
     clippy::unwrap_used,
