@@ -26,27 +26,11 @@ struct Args {
     healthcheck: Option<String>,
 }
 
-async fn healthcheck(url: &str) -> anyhow::Result<()> {
-    let response = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(3))
-        .build()?
-        .get(url)
-        .send()
-        .await
-        .with_context(|| format!("GET {url}"))?;
-    anyhow::ensure!(
-        response.status().is_success(),
-        "GET {url}: {}",
-        response.status()
-    );
-    Ok(())
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let config = match (args.healthcheck, args.config) {
-        (Some(url), _) => return healthcheck(&url).await,
+        (Some(url), _) => return platform::http::server::healthcheck(&url).await,
         (None, Some(config)) => config,
         (None, None) => anyhow::bail!("--config is required"),
     };

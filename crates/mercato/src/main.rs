@@ -199,21 +199,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Err(e) => Err(anyhow::anyhow!("{e}")),
             }
         }
-        Command::Healthcheck { url } => {
-            let response = reqwest::Client::builder()
-                .timeout(Duration::from_secs(3))
-                .build()?
-                .get(&url)
-                .send()
-                .await
-                .with_context(|| format!("GET {url}"))?;
-            anyhow::ensure!(
-                response.status().is_success(),
-                "GET {url}: {}",
-                response.status()
-            );
-            Ok(())
-        }
+        Command::Healthcheck { url } => platform::http::server::healthcheck(&url).await,
     }
 }
 

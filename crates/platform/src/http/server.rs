@@ -100,6 +100,26 @@ async fn ready(State(checks): State<Arc<Vec<ReadinessCheck>>>) -> Response {
     }
 }
 
+/// Succeeds if `url` answers 2xx within 3 s: the images' health checks
+/// (`mercato healthcheck`, `mercato-autoscaler --healthcheck`), which have
+/// no shell to run curl in.
+pub async fn healthcheck(url: &str) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let response = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()?
+        .get(url)
+        .send()
+        .await
+        .with_context(|| format!("GET {url}"))?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "GET {url}: {}",
+        response.status()
+    );
+    Ok(())
+}
+
 /// Serves `router` until `shutdown` is cancelled, then lets in-flight
 /// requests finish for at most `grace`.
 pub async fn serve(
