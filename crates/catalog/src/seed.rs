@@ -199,7 +199,7 @@ pub async fn seed(service: &CatalogService, products: usize) -> Result<usize> {
                 ])
             ),
             images: (1..=1 + rng.below(3))
-                .map(|i| format!("https://images.mercato.example/products/{slug}/{i}.jpg"))
+                .map(|i| format!("/media/demo/{slug}/{i}.svg"))
                 .collect(),
             name,
             slug,

@@ -52,6 +52,8 @@ pub struct Config {
     pub payments: PaymentsConfig,
     /// `[notifications]`
     pub notifications: NotificationsConfig,
+    /// `[web]`
+    pub web: web::WebConfig,
 }
 
 impl Config {
@@ -76,6 +78,7 @@ impl Config {
         self.orders.validate()?;
         self.payments.validate()?;
         self.notifications.validate()?;
+        self.web.validate()?;
         self.refuse_placeholder_secrets()
     }
 
@@ -119,6 +122,7 @@ impl Config {
                 "notifications.twilio_auth_token",
                 &self.notifications.twilio_auth_token,
             ),
+            ("web.session_key", &self.web.session_key),
         ];
         for (key, value) in secrets {
             anyhow::ensure!(

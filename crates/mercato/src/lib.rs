@@ -59,13 +59,15 @@ impl App {
             cfg.database.clone(),
             cfg.auth.clone(),
             cfg.http.clone(),
-            targets == Target::ALL,
+            Target::SERVICES.iter().all(|t| targets.contains(t)),
         );
         // Stops consumers, relays and tasks once the HTTP drain is over.
         let stop = CancellationToken::new();
         let mut modules = Vec::new();
-        for target in Target::ALL.iter().filter(|t| targets.contains(t)) {
-            let mut module = target.build(cfg, &mut ctx).await?;
+        for target in Target::SERVICES.iter().filter(|t| targets.contains(t)) {
+            let Some(mut module) = target.build(cfg, &mut ctx).await? else {
+                continue;
+            };
             for (subscription, handler) in std::mem::take(&mut module.subscriptions) {
                 let id = subscription.id();
                 bus.subscribe(subscription, handler, stop.clone())
@@ -74,18 +76,30 @@ impl App {
             }
             modules.push(module);
         }
-        Self::assemble(cfg, bus, etcd, modules, stop)
+        let storefront = targets.contains(&Target::Web);
+        let in_process = Target::SERVICES.iter().all(|t| targets.contains(t));
+        Self::assemble(
+            cfg,
+            bus,
+            etcd,
+            modules,
+            stop,
+            storefront.then_some(in_process),
+        )
     }
 
     /// One process of the built modules: their routes and documents merged
     /// with the operational routes (and the edge when registered), their
-    /// outboxes, tasks, checks and databases collected.
+    /// outboxes, tasks, checks and databases collected; with the
+    /// storefront (`Some(in_process)`), its pages over the API, called in
+    /// this process when it runs every service, else through `web.api_url`.
     fn assemble(
         cfg: &Config,
         bus: Arc<dyn EventBus>,
         etcd: Option<platform::discovery::Etcd>,
         modules: Vec<runtime::Module>,
         stop: CancellationToken,
+        storefront: Option<bool>,
     ) -> anyhow::Result<Self> {
         let mut router = axum::Router::new();
         let mut app = Self {
@@ -117,6 +131,9 @@ impl App {
             app.databases.push(module.db);
             services.push((module.name, module.route_prefixes));
         }
+        if storefront.is_some() {
+            services.push((web::NAME, web::ROUTES));
+        }
         app.registry = etcd.clone().map(|etcd| Registry {
             etcd,
             cfg: cfg.discovery.clone(),
@@ -127,12 +144,36 @@ impl App {
         router = router.merge(server::ops_router(checks, openapi.unwrap_or_default()));
         if let Some(etcd) = etcd {
             // Registered, this process is one of the gateway's edge servers.
-            let services = Target::ALL.iter().map(|t| t.name().to_owned()).collect();
+            let services = Target::SERVICES
+                .iter()
+                .map(|t| t.name().to_owned())
+                .collect();
             router = router.merge(platform::http::edge::router(
                 platform::http::edge::EdgeState::new(etcd, services)?,
             ));
         }
-        app.router = platform::http::layers::apply(router, &cfg.http);
+        let api = platform::http::layers::apply(router, &cfg.http);
+        app.router = match storefront {
+            None => api,
+            Some(in_process) => {
+                let backend = if in_process {
+                    web::Backend::InProcess(api.clone())
+                } else {
+                    let url = cfg.web.api_url.as_deref().ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "web.api_url must name the API (the gateway) when the storefront runs without every service"
+                        )
+                    })?;
+                    web::Backend::http(url, Duration::from_millis(cfg.web.api_timeout_ms))?
+                };
+                let facts = web::ShopFacts {
+                    payment_providers: cfg.orders.payment_providers.clone(),
+                    currency: cfg.cart.default_currency.clone(),
+                };
+                let pages = web::router(&cfg.web, facts, backend)?;
+                api.merge(platform::http::layers::apply(pages, &cfg.http))
+            }
+        };
         Ok(app)
     }
 

@@ -136,8 +136,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate { target } => {
             let cfg = Config::load(cli.config.as_deref(), &[])?;
             for target in Target::parse_list(&target)? {
-                migrate(&cfg, target).await?;
-                println!("{target}: migrations applied");
+                if migrate(&cfg, target).await? {
+                    println!("{target}: migrations applied");
+                }
             }
             Ok(())
         }
@@ -231,10 +232,13 @@ async fn serve(cfg: Config, targets: &[Target]) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn migrate(cfg: &Config, target: Target) -> anyhow::Result<()> {
-    let (url, migrator) = target.migrations(cfg);
+/// Applies `target`'s migrations; false for a target without a database.
+async fn migrate(cfg: &Config, target: Target) -> anyhow::Result<bool> {
+    let Some((url, migrator)) = target.migrations(cfg) else {
+        return Ok(false);
+    };
     let db = platform::db::Db::connect(target.name(), url, &cfg.database).await?;
     let result = db.migrate(&migrator(db.backend())).await;
     db.close().await;
-    result
+    result.map(|()| true)
 }

@@ -21,10 +21,22 @@ pub enum Target {
     Payments,
     /// Email and SMS to customers.
     Notifications,
+    /// The storefront's pages (a client of the others' API, no data).
+    Web,
 }
 
 impl Target {
-    /// Every service, in start order.
+    /// The services of the API, each with its own database, in start order.
+    pub const SERVICES: &[Target] = &[
+        Target::Users,
+        Target::Catalog,
+        Target::Cart,
+        Target::Orders,
+        Target::Payments,
+        Target::Notifications,
+    ];
+
+    /// Everything the binary runs: the API's services and the storefront.
     pub const ALL: &[Target] = &[
         Target::Users,
         Target::Catalog,
@@ -32,6 +44,7 @@ impl Target {
         Target::Orders,
         Target::Payments,
         Target::Notifications,
+        Target::Web,
     ];
 
     /// The target's name on the command line.
@@ -43,6 +56,7 @@ impl Target {
             Self::Orders => "orders",
             Self::Payments => "payments",
             Self::Notifications => "notifications",
+            Self::Web => web::NAME,
         }
     }
 
@@ -55,24 +69,28 @@ impl Target {
             Self::Orders => orders::module::ROUTES,
             Self::Payments => payments::module::ROUTES,
             Self::Notifications => notifications::module::ROUTES,
+            Self::Web => web::ROUTES,
         }
     }
 
-    /// Builds the service's module from its section of `cfg`.
-    pub async fn build(self, cfg: &Config, ctx: &mut Context) -> anyhow::Result<Module> {
-        match self {
-            Self::Users => users::module::build(&cfg.users, ctx).await,
-            Self::Catalog => catalog::module::build(&cfg.catalog, ctx).await,
-            Self::Cart => cart::module::build(&cfg.cart, ctx).await,
-            Self::Orders => orders::module::build(&cfg.orders, ctx).await,
-            Self::Payments => payments::module::build(&cfg.payments, ctx).await,
-            Self::Notifications => notifications::module::build(&cfg.notifications, ctx).await,
-        }
+    /// Builds the service's module from its section of `cfg`; the
+    /// storefront has none (it is assembled over the others' router).
+    pub async fn build(self, cfg: &Config, ctx: &mut Context) -> anyhow::Result<Option<Module>> {
+        Ok(Some(match self {
+            Self::Users => users::module::build(&cfg.users, ctx).await?,
+            Self::Catalog => catalog::module::build(&cfg.catalog, ctx).await?,
+            Self::Cart => cart::module::build(&cfg.cart, ctx).await?,
+            Self::Orders => orders::module::build(&cfg.orders, ctx).await?,
+            Self::Payments => payments::module::build(&cfg.payments, ctx).await?,
+            Self::Notifications => notifications::module::build(&cfg.notifications, ctx).await?,
+            Self::Web => return Ok(None),
+        }))
     }
 
-    /// The service's migrations and its own database URL, if it has one.
-    pub fn migrations(self, cfg: &Config) -> (Option<&secrecy::SecretString>, MigratorFor) {
-        match self {
+    /// The service's migrations and its own database URL, if it has one;
+    /// None for the storefront, which has no database.
+    pub fn migrations(self, cfg: &Config) -> Option<(Option<&secrecy::SecretString>, MigratorFor)> {
+        Some(match self {
             Self::Users => (cfg.users.database_url.as_ref(), users::migrator),
             Self::Catalog => (cfg.catalog.database_url.as_ref(), catalog::migrator),
             Self::Cart => (cfg.cart.database_url.as_ref(), cart::migrator),
@@ -82,7 +100,8 @@ impl Target {
                 cfg.notifications.database_url.as_ref(),
                 notifications::migrator,
             ),
-        }
+            Self::Web => return None,
+        })
     }
 
     /// Parses `all` or a comma-separated list of service names.

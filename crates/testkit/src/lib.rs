@@ -15,6 +15,8 @@
     reason = "a failed step fails the test loudly, in helpers too"
 )]
 
+#[cfg(feature = "browser")]
+pub mod browser;
 pub mod etcd;
 pub mod events;
 pub mod fakes;

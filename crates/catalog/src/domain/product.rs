@@ -107,13 +107,16 @@ pub fn validate(input: &ProductInput) -> Result<(), Vec<FieldError>> {
         err("images".into(), format!("at most {IMAGES_MAX} images"));
     }
     for (i, url) in input.images.iter().enumerate() {
-        if !(url.starts_with("https://") || url.starts_with("http://"))
+        // A path on the shop's own host (the demo pictures) is a URL
+        // reference too; `//host` would be another host's.
+        let own_path = url.starts_with('/') && !url.starts_with("//") && url.len() > 1;
+        if !(url.starts_with("https://") || url.starts_with("http://") || own_path)
             || url.chars().count() > 2000
             || url.contains(char::is_whitespace)
         {
             err(
                 format!("images.{i}"),
-                "must be an http(s) URL of at most 2000 characters".into(),
+                "must be an http(s) URL or a path of this shop, of at most 2000 characters".into(),
             );
         }
     }

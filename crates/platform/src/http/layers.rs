@@ -193,10 +193,11 @@ async fn observe(
 }
 
 /// Gives every error response a problem+json body carrying the request id,
-/// including the bare statuses produced by the framework and layers.
+/// including the bare statuses produced by the framework and layers; a
+/// page's own HTML error (the storefront's 404) is left as it is.
 fn finish_problem(response: Response, request_id: &str) -> Response {
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
+    if !(status.is_client_error() || status.is_server_error()) || is_html(&response) {
         return response;
     }
     let mut problem = match response.extensions().get::<Problem>() {
@@ -217,6 +218,13 @@ fn finish_problem(response: Response, request_id: &str) -> Response {
         }
     }
     rendered
+}
+
+fn is_html(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
 }
 
 fn is_problem_json(response: &Response) -> bool {

@@ -23,8 +23,10 @@ pub(super) fn images() -> Array {
     ArrayBuilder::new()
         .items(
             string(2000)
-                .pattern(Some(r"^https?://\S*$"))
-                .description(Some("An http(s) URL without spaces.")),
+                .pattern(Some(r"^(https?://\S*|/[^/\s]\S*)$"))
+                .description(Some(
+                    "An http(s) URL, or a path on the shop's own host (`/media/...`), without spaces.",
+                )),
         )
         .max_items(Some(product::IMAGES_MAX))
         .build()
