@@ -166,7 +166,7 @@ async fn run(args: &RunArgs) -> anyhow::Result<RunRecord> {
         .zip(args.admin_password.as_deref());
     let buys = matches!(
         args.scenario,
-        Scenario::Cart | Scenario::Checkout | Scenario::Mix
+        Scenario::Cart | Scenario::Checkout | Scenario::Mix | Scenario::PageCart
     );
     // Stock is only topped up for scenarios that buy: a top-up is a catalog
     // write, which would start a browsing run with a cold read cache.
@@ -217,6 +217,7 @@ async fn run(args: &RunArgs) -> anyhow::Result<RunRecord> {
         shop: shop.clone(),
         recorder: recorder.clone(),
         rng: fastrand::Rng::with_seed(args.seed.wrapping_mul(1_000_003).wrapping_add(n)),
+        page_session: None,
     };
     let scenario = args.scenario;
     let dropped = Arc::new(AtomicU64::new(0));

@@ -33,6 +33,14 @@ pub enum Scenario {
     Checkout,
     /// 80 % browse, 15 % cart, 5 % checkout.
     Mix,
+    /// The storefront's home page (HTML).
+    PageHome,
+    /// A storefront category page of 24 products.
+    PageCategory,
+    /// A storefront product page.
+    PageProduct,
+    /// The storefront's cart page of a session holding three lines.
+    PageCart,
 }
 
 /// Route name of the derived timing from `POST /orders` to seeing `paid`.
@@ -54,6 +62,8 @@ pub struct Shopper {
     pub shop: Arc<Shop>,
     pub recorder: Arc<Recorder>,
     pub rng: fastrand::Rng,
+    /// The storefront session (`mercato_session=...`) of `page-cart`.
+    pub page_session: Option<String>,
 }
 
 impl Shopper {
@@ -96,8 +106,71 @@ impl Shopper {
             Scenario::Checkout => {
                 self.checkout(scheduled).await;
             }
+            Scenario::PageHome => {
+                let url = format!("{}/", self.base);
+                self.get("GET / (page)", url, scheduled).await;
+            }
+            Scenario::PageCategory => {
+                let slug = pick(&mut self.rng, &self.shop.categories);
+                let url = format!("{}/c/{slug}", self.base);
+                self.get("GET /c/{slug} (page)", url, scheduled).await;
+            }
+            Scenario::PageProduct => {
+                let slug = pick(&mut self.rng, &self.shop.slugs);
+                let url = format!("{}/p/{slug}", self.base);
+                self.get("GET /p/{slug} (page)", url, scheduled).await;
+            }
+            Scenario::PageCart => {
+                if self.page_session.is_none() {
+                    self.page_session = self.fill_page_cart().await;
+                }
+                if let Some(cookie) = &self.page_session {
+                    let request = self
+                        .client
+                        .get(format!("{}/cart", self.base))
+                        .header("cookie", cookie.as_str());
+                    self.send("GET /cart (page)", request, scheduled).await;
+                }
+            }
             Scenario::Browse | Scenario::Mix => {}
         }
+    }
+
+    /// A storefront session with three lines in its cart, made the way a
+    /// browser makes one: a product page for the cookie and the form's
+    /// CSRF token, then the add-to-cart form three times (not recorded).
+    async fn fill_page_cart(&mut self) -> Option<String> {
+        let slug = pick(&mut self.rng, &self.shop.slugs).to_owned();
+        let page = self
+            .client
+            .get(format!("{}/p/{slug}", self.base))
+            .send()
+            .await
+            .ok()?;
+        let mut cookie = session_cookie(&page)?;
+        let html = page.text().await.ok()?;
+        let marker = "name=\"_csrf\" value=\"";
+        let at = html.find(marker)? + marker.len();
+        let csrf = html[at..].split('"').next()?.to_owned();
+        for _ in 0..3 {
+            let variant = pick(&mut self.rng, &self.shop.buyable).to_owned();
+            let added = self
+                .client
+                .post(format!("{}/cart/items", self.base))
+                .header("cookie", cookie.as_str())
+                .form(&[
+                    ("_csrf", csrf.as_str()),
+                    ("variant_id", &variant),
+                    ("quantity", "1"),
+                ])
+                .send()
+                .await
+                .ok()?;
+            if let Some(newer) = session_cookie(&added) {
+                cookie = newer;
+            }
+        }
+        Some(cookie)
     }
 
     fn browse_pick(&mut self) -> Scenario {
@@ -270,6 +343,18 @@ impl Shopper {
         self.recorder.record(CHECKOUT_TO_PAID, placing, 504);
         None
     }
+}
+
+/// `mercato_session=...` from a response's `Set-Cookie`.
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("mercato_session="))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
 }
 
 fn pick<'a>(rng: &mut fastrand::Rng, items: &'a [String]) -> &'a str {

@@ -17,6 +17,8 @@ pub struct Shop {
     pub buyable: Vec<String>,
     /// The route the `floor` scenario asks for.
     pub floor_path: String,
+    /// Category slugs (the storefront's category pages).
+    pub categories: Vec<String>,
 }
 
 /// Reads the catalog (up to `max_products`) and prepares queries with `seed`.
@@ -82,6 +84,7 @@ pub async fn discover(
         .filter_map(|c| c["slug"].as_str().map(str::to_owned))
         .collect();
 
+    shop.categories = category_slugs.clone();
     let mut rng = fastrand::Rng::with_seed(seed);
     shop.list_queries = (0..200)
         .map(|_| list_query(&mut rng, &category_slugs))

@@ -90,6 +90,10 @@ impl Config {
             ("database.url", &self.database.url),
             ("users.database_url", &self.users.database_url),
             ("users.admin_password", &self.users.admin_password),
+            (
+                "users.demo_customer_password",
+                &self.users.demo_customer_password,
+            ),
             ("catalog.database_url", &self.catalog.database_url),
             ("cart.database_url", &self.cart.database_url),
             ("orders.database_url", &self.orders.database_url),

@@ -45,6 +45,40 @@ async fn the_compose_stack_serves_scales_survives_and_persists() {
     let seeded = gw.get("/api/v1/products?limit=100", None).await;
     assert_eq!(seeded.body["items"].as_array().unwrap().len(), 25);
 
+    // The storefront, one more service behind the gateway, renders the
+    // seeded shop from the API; the API's unknown paths stay its own.
+    let newest = seeded.body["items"][0]["name"].as_str().unwrap().to_owned();
+    let started = std::time::Instant::now();
+    let home = loop {
+        let reply = reqwest::get(format!("{gateway}/")).await.unwrap();
+        let html = reply
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.to_str().unwrap_or("").starts_with("text/html"));
+        let text = reply.text().await.unwrap();
+        if html && text.contains(&newest) {
+            break text;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no storefront at /: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(home.contains("/static/"), "{home}");
+    let unknown = gw.get("/api/v1/no-such-thing", None).await;
+    unknown.problem(404);
+    let page = reqwest::get(format!("{gateway}/no-such-page"))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+
     // The customer journey through the gateway.
     let admin = gw.admin_token().await;
     let variants = product(&gw, "box", &[(990, 100)]).await;

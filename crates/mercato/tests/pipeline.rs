@@ -168,9 +168,11 @@ fn a_change_rebuilds_the_images_built_from_what_it_touches() {
         "orders",
         "payments",
         "notifications",
+        "web",
     ];
     // One service's crate: that service and the all-in-one image.
     assert_eq!(affected(&["crates/catalog/src/lib.rs"]), ["all", "catalog"]);
+    assert_eq!(affected(&["crates/web/static/app.css"]), ["all", "web"]);
     assert_eq!(
         affected(&["crates/cart/migrations/1.sql", "crates/users/src/http.rs"]),
         ["all", "users", "cart"]

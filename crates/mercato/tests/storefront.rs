@@ -87,7 +87,7 @@ fn usd(amount: i64) -> String {
     let whole = (amount / 100).to_string();
     let mut grouped = String::new();
     for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(c);
@@ -735,3 +735,19 @@ async fn sessions_forms_and_paths_follow_the_rules() {
     assert_eq!(picture.headers()["content-type"], "image/svg+xml");
     assert!(picture.text().await.unwrap().contains(&pick.name));
 }
+
+async fn the_demo_customer_is_created_and_can_log_in(backend: Backend) {
+    let app = testkit::spawn_with(backend, |cfg| {
+        cfg.users.demo_customer_email = Some("demo@example.com".into());
+        cfg.users.demo_customer_password = Some(testkit::GOOD_PASSWORD.to_owned().into());
+    })
+    .await;
+    let login = app.login("demo@example.com", testkit::GOOD_PASSWORD).await;
+    login.expect(200);
+    let token = login.body["access_token"].as_str().unwrap();
+    let me = app.get("/api/v1/users/me", Some(token)).await;
+    assert_eq!(me.body["role"], "customer");
+    assert_eq!(me.body["email_verified"], true);
+}
+
+on_both_backends!(the_demo_customer_is_created_and_can_log_in);

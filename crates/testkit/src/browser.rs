@@ -269,6 +269,8 @@ impl Browser {
         let Ok(dir) = std::env::var("MERCATO_SCREENSHOTS") else {
             return;
         };
+        // From the top, as the page opens.
+        let _ = self.client.execute("window.scrollTo(0, 0);", vec![]).await;
         let png = self.client.screenshot().await.expect("screenshot");
         std::fs::create_dir_all(&dir).expect("screenshot folder");
         std::fs::write(format!("{dir}/{name}.png"), png).expect("screenshot written");
@@ -283,8 +285,11 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         // A failed test still takes its driver and browsers down.
+        // `--`: without it a negative pid may be read as an option (and
+        // `kill -KILL -1` is every process there is).
+        let group = format!("-{}", self.driver.id());
         let _ = Command::new("kill")
-            .args(["-KILL", &format!("-{}", self.driver.id())])
+            .args(["-s", "KILL", "--", group.as_str()])
             .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();

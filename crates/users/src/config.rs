@@ -34,6 +34,11 @@ pub struct UsersConfig {
     pub admin_email: Option<String>,
     /// Password of that admin account.
     pub admin_password: Option<SecretString>,
+    /// Email of a demo customer account created at start if missing (the
+    /// demo shop's, so that a first look can log in straight away).
+    pub demo_customer_email: Option<String>,
+    /// Password of that customer.
+    pub demo_customer_password: Option<SecretString>,
 }
 
 impl UsersConfig {
@@ -73,6 +78,10 @@ impl UsersConfig {
         anyhow::ensure!(
             self.admin_email.is_some() == self.admin_password.is_some(),
             "users.admin_email and users.admin_password must be set together"
+        );
+        anyhow::ensure!(
+            self.demo_customer_email.is_some() == self.demo_customer_password.is_some(),
+            "users.demo_customer_email and users.demo_customer_password must be set together"
         );
         if let Some(email) = &self.admin_email {
             crate::domain::Email::parse(email)

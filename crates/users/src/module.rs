@@ -20,6 +20,7 @@ pub async fn build(cfg: &UsersConfig, ctx: &mut Context) -> anyhow::Result<Modul
         .await?;
     let service = Arc::new(UsersService::new(db.clone(), cfg.clone(), &ctx.auth).await?);
     service.bootstrap_admin().await?;
+    service.bootstrap_demo_customer().await?;
     let keys: Arc<dyn KeySource> = service.keys();
     ctx.offer(keys.clone());
     let verifier = Verifier::new(&ctx.auth.issuer, &ctx.auth.audience, keys);

@@ -72,7 +72,11 @@ pub(crate) struct AppState {
 
 /// The storefront's routes, calling the API through `backend`.
 pub fn router(cfg: &WebConfig, facts: ShopFacts, backend: Backend) -> anyhow::Result<Router> {
-    let key = match &cfg.session_key {
+    let key = match cfg
+        .session_key
+        .as_ref()
+        .filter(|k| !k.expose_secret().trim().is_empty())
+    {
         Some(key) => {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(key.expose_secret().trim())

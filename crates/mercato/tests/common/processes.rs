@@ -69,7 +69,7 @@ pub fn start(target: Target, env: &Env<'_>) -> (Child, String) {
 impl Stack {
     pub async fn start(env: &Env<'_>) -> Self {
         let mut children = Vec::new();
-        for &target in Target::ALL {
+        for &target in Target::SERVICES {
             let (child, base) = start(target, env);
             children.push((target, child, base));
         }

@@ -72,6 +72,18 @@ impl UsersService {
 
     /// Creates an admin account (CLI and bootstrap). Fails if the email is taken.
     pub async fn create_admin(&self, email: &str, password: &str) -> Result<Account> {
+        self.create_verified(email, password, "Administrator", Role::Admin)
+            .await
+    }
+
+    /// An account whose address the operator vouches for (no mail).
+    async fn create_verified(
+        &self,
+        email: &str,
+        password: &str,
+        name: &str,
+        role: Role,
+    ) -> Result<Account> {
         let email = Email::parse(email).map_err(|e| UsersError::field("email", e))?;
         Self::check_password(password, "password", &[email.as_str()])?;
         if store::accounts::email_exists(self.db.pool(), email.as_str()).await? {
@@ -82,9 +94,9 @@ impl UsersService {
             id: Uuid::now_v7(),
             email: email.as_str().to_owned(),
             password_hash: self.hash_password(password).await?,
-            name: "Administrator".to_owned(),
+            name: name.to_owned(),
             phone: None,
-            role: Role::Admin,
+            role,
             // The operator typed this address; there is no one to mail.
             email_verified: true,
             disabled: false,
@@ -115,5 +127,33 @@ impl UsersService {
             Err(e) => return Err(anyhow::anyhow!("creating the configured admin: {e}")),
         }
         Ok(())
+    }
+
+    /// Creates the configured demo customer if it does not exist yet.
+    pub async fn bootstrap_demo_customer(&self) -> anyhow::Result<()> {
+        let (Some(email), Some(password)) = (
+            &self.cfg.demo_customer_email,
+            &self.cfg.demo_customer_password,
+        ) else {
+            return Ok(());
+        };
+        match self
+            .create_verified(
+                email,
+                password.expose_secret(),
+                "Demo Customer",
+                Role::Customer,
+            )
+            .await
+        {
+            Ok(account) => {
+                tracing::info!(user.id = %account.id, "created the configured demo customer");
+                Ok(())
+            }
+            Err(UsersError::EmailTaken) => Ok(()),
+            Err(e) => Err(anyhow::anyhow!(
+                "creating the configured demo customer: {e}"
+            )),
+        }
     }
 }
