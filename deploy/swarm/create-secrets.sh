@@ -2,7 +2,8 @@
 # Creates the stack's Docker secrets with random passwords, once: the
 # PostgreSQL superuser's, one per service's database role, and each
 # service's configuration (its database URL with that password; the
-# users service's also names the first admin). Existing secrets are left
+# users service's also names the first admin), and the storefront's (the
+# key sealing its session cookies). Existing secrets are left
 # as they are (Docker secrets cannot change; rotate by new names).
 # Usage: deploy/swarm/create-secrets.sh [admin email]   (the admin's
 # password is read from MERCATO_ADMIN_PASSWORD, else generated and printed)
@@ -44,3 +45,6 @@ admin_password = \"$admin_password\"
   create "mercato_${service}_db_password" "$password"
   create "mercato_${service}_config" "$config"
 done
+create mercato_web_config "[web]
+session_key = \"$(head -c 32 /dev/urandom | base64)\"
+"

@@ -228,6 +228,10 @@ fn scenario_label(s: Scenario) -> &'static str {
         Scenario::Cart => "cart (open, 4 adds, change, read)",
         Scenario::Checkout => "checkout to paid",
         Scenario::Mix => "mix (80 browse / 15 cart / 5 checkout)",
+        Scenario::PageHome => "storefront home page",
+        Scenario::PageCategory => "storefront category page of 24",
+        Scenario::PageProduct => "storefront product page",
+        Scenario::PageCart => "storefront cart page (3 lines)",
     }
 }
 

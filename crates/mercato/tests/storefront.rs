@@ -751,3 +751,56 @@ async fn the_demo_customer_is_created_and_can_log_in(backend: Backend) {
 }
 
 on_both_backends!(the_demo_customer_is_created_and_can_log_in);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paypal_checkout_goes_to_paypal_and_is_captured_on_return() {
+    use testkit::fakes::paypal::{FakePaypal, WEBHOOK_ID};
+    let paypal = FakePaypal::start("AaStorefront", "EStorefront", 3600).await;
+    let paypal_base = paypal.base.clone();
+    let app = testkit::spawn_with(Backend::Sqlite, move |cfg| {
+        cfg.catalog.demo_products = DEMO_PRODUCTS;
+        cfg.payments.paypal_base_url = paypal_base;
+        cfg.payments.paypal_client_id = Some("AaStorefront".into());
+        cfg.payments.paypal_client_secret = Some("EStorefront".to_owned().into());
+        cfg.payments.paypal_webhook_id = Some(WEBHOOK_ID.into());
+        cfg.orders.payment_providers = vec!["test".into(), "paypal".into()];
+    })
+    .await;
+    let pick = pick_product(&app).await;
+    let browser = Browser::start(&app.base, true).await;
+    browser.goto(&format!("/p/{}", pick.slug)).await;
+    browser.click(&format!("#v-{}", pick.variants[0].0)).await;
+    browser.click("form.add-to-cart button[type=submit]").await;
+    wait_for_badge(&browser, "1").await;
+    browser.goto("/checkout").await;
+    fill_address(&browser, Some("paypal@example.com")).await;
+    browser.click("#pay-paypal").await;
+    browser.click_text("Place order").await;
+
+    // The payment page sends the buyer to PayPal's approval page.
+    let link = browser.find("a.button.primary[href*='paypal.com']").await;
+    assert_eq!(link.text().await.unwrap(), "Continue to PayPal");
+    let approval = link.attr("href").await.unwrap().unwrap();
+    let id = order_id(&browser.path().await);
+    let payments = app
+        .get(&format!("/api/v1/payments?order_id={id}"), None)
+        .await;
+    let payment = &payments.body["items"][0];
+    assert_eq!(payment["approval_url"], approval.as_str());
+    browser.assert_accessible("paypal payment").await;
+
+    // The buyer approves at PayPal, which sends them back to the shop's
+    // return URL; the storefront captures and shows the order paid.
+    let reference = approval.split("token=").nth(1).unwrap();
+    paypal.approve(reference, false).await;
+    browser
+        .goto(&format!(
+            "/checkout/paypal/return?payment={}",
+            payment["id"].as_str().unwrap()
+        ))
+        .await;
+    browser.wait_for_text("Thank you for your order").await;
+    browser.wait_for_text("Paid, being prepared").await;
+    assert_eq!(paypal.captures(), 1);
+    browser.close().await;
+}

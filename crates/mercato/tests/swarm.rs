@@ -94,6 +94,7 @@ async fn the_swarm_stack_serves_scales_updates_rolls_back_and_keeps_its_data() {
         ("orders", 2.0),
         ("payments", 2.0),
         ("notifications", 1.0),
+        ("web", 2.0),
         ("gateway", 1.0),
         ("prometheus", 1.0),
         ("alertmanager", 1.0),

@@ -47,6 +47,7 @@ pub const SERVICES: &[&str] = &[
     "orders",
     "payments",
     "notifications",
+    "web",
     "prometheus",
     "alertmanager",
 ];
@@ -133,6 +134,7 @@ impl SwarmStack {
             "orders",
             "payments",
             "notifications",
+            "web",
             "autoscaler",
         ]
         .iter()
