@@ -25,6 +25,8 @@ CONFIGURATION
   MERCATO__ORDERS__CART_URL=http://cart:8080  where orders reads carts when cart runs apart
   MERCATO__CATALOG__DEMO_PRODUCTS=0           no demo catalog on first start
   MERCATO__USERS__ADMIN_EMAIL, MERCATO__USERS__ADMIN_PASSWORD  first admin
+  MERCATO__WEB__API_URL=http://traefik:8080   where the storefront calls the API when it runs apart
+  MERCATO__WEB__SESSION_KEY=<base64 32 bytes> seals the storefront's session cookies
   RUST_LOG=debug                              log filter (wins over telemetry.filter)
 
   A bad or unknown setting stops the start with a message naming it.";
@@ -45,7 +47,7 @@ struct Cli {
 enum Command {
     /// Run services over HTTP until SIGTERM or Ctrl-C.
     Serve {
-        /// `all`, or a comma-separated list of services (known: users, catalog, cart, orders, payments, notifications).
+        /// `all`, or a comma-separated list of services (known: users, catalog, cart, orders, payments, notifications, web).
         #[arg(long, env = "MERCATO_TARGET", default_value = "all")]
         target: String,
         /// Address to listen on [default: 127.0.0.1:8080, from http.listen].

@@ -804,3 +804,56 @@ async fn a_paypal_checkout_goes_to_paypal_and_is_captured_on_return() {
     assert_eq!(paypal.captures(), 1);
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stripe_payment_page_loads_stripe_js_with_the_intent_and_follows_the_order() {
+    use testkit::stripe::{LocalStripe, SECRET_KEY};
+    const WEBHOOK_SECRET: &str = "whsec_storefront";
+    let stripe = LocalStripe::start().await;
+    let stripe_base = stripe.base();
+    let app = testkit::spawn_with(Backend::Sqlite, move |cfg| {
+        cfg.catalog.demo_products = DEMO_PRODUCTS;
+        cfg.payments.stripe_base_url = stripe_base.clone();
+        cfg.payments.stripe_secret_key = Some(SECRET_KEY.to_owned().into());
+        cfg.payments.stripe_webhook_secret = Some(WEBHOOK_SECRET.to_owned().into());
+        cfg.orders.payment_providers = vec!["stripe".into()];
+        cfg.web.stripe_publishable_key = "pk_test_storefront".into();
+        // localstripe serves its stand-in of Stripe.js here.
+        cfg.web.stripe_js_url = format!("{stripe_base}/js.stripe.com/v3/");
+    })
+    .await;
+    stripe
+        .register_webhook(&format!("{}/api/v1/webhooks/stripe", app.base), WEBHOOK_SECRET)
+        .await;
+    let pick = pick_product(&app).await;
+    let browser = Browser::start(&app.base, true).await;
+    browser.goto(&format!("/p/{}", pick.slug)).await;
+    browser.click(&format!("#v-{}", pick.variants[0].0)).await;
+    browser.click("form.add-to-cart button[type=submit]").await;
+    wait_for_badge(&browser, "1").await;
+    browser.goto("/checkout").await;
+    fill_address(&browser, Some("stripe@example.com")).await;
+    browser.click_text("Place order").await;
+
+    // The page carries the intent's client_secret and the publishable key,
+    // and Stripe.js (allowed by the page's policy) mounts its card field.
+    let form = browser.find("#stripe-form").await;
+    let id = order_id(&browser.path().await);
+    let payments = app.get(&format!("/api/v1/payments?order_id={id}"), None).await;
+    let secret = payments.body["items"][0]["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(form.attr("data-client-secret").await.unwrap().as_deref(), Some(secret.as_str()));
+    assert_eq!(form.attr("data-stripe-key").await.unwrap().as_deref(), Some("pk_test_storefront"));
+    browser.find("#stripe-card input").await;
+    let loaded = browser.client.execute("return typeof window.Stripe;", vec![]).await.unwrap();
+    assert_eq!(loaded, Value::String("function".into()));
+
+    // Stripe confirms the intent with the card (what Stripe.js does on
+    // stripe.com); its signed webhook pays the order, and the order page
+    // the shopper lands on follows it there.
+    let intent = secret.split("_secret_").next().unwrap();
+    let (status, confirmed) = stripe.pay(intent, "4242424242424242").await;
+    assert_eq!(status, 200, "{confirmed}");
+    browser.goto(&format!("/orders/{id}?placed=1")).await;
+    browser.wait_for_text("Paid, being prepared").await;
+    browser.close().await;
+}
