@@ -158,6 +158,9 @@ impl Shopper {
                 .client
                 .post(format!("{}/cart/items", self.base))
                 .header("cookie", cookie.as_str())
+                // As the page's script asks: an answer, not a redirect
+                // (whose cookie a client without a jar would lose).
+                .header("accept", "application/json")
                 .form(&[
                     ("_csrf", csrf.as_str()),
                     ("variant_id", &variant),
@@ -166,6 +169,9 @@ impl Shopper {
                 .send()
                 .await
                 .ok()?;
+            if !added.status().is_success() {
+                return None;
+            }
             if let Some(newer) = session_cookie(&added) {
                 cookie = newer;
             }
