@@ -823,7 +823,10 @@ async fn a_stripe_payment_page_loads_stripe_js_with_the_intent_and_follows_the_o
     })
     .await;
     stripe
-        .register_webhook(&format!("{}/api/v1/webhooks/stripe", app.base), WEBHOOK_SECRET)
+        .register_webhook(
+            &format!("{}/api/v1/webhooks/stripe", app.base),
+            WEBHOOK_SECRET,
+        )
         .await;
     let pick = pick_product(&app).await;
     let browser = Browser::start(&app.base, true).await;
@@ -839,12 +842,27 @@ async fn a_stripe_payment_page_loads_stripe_js_with_the_intent_and_follows_the_o
     // and Stripe.js (allowed by the page's policy) mounts its card field.
     let form = browser.find("#stripe-form").await;
     let id = order_id(&browser.path().await);
-    let payments = app.get(&format!("/api/v1/payments?order_id={id}"), None).await;
-    let secret = payments.body["items"][0]["client_secret"].as_str().unwrap().to_owned();
-    assert_eq!(form.attr("data-client-secret").await.unwrap().as_deref(), Some(secret.as_str()));
-    assert_eq!(form.attr("data-stripe-key").await.unwrap().as_deref(), Some("pk_test_storefront"));
+    let payments = app
+        .get(&format!("/api/v1/payments?order_id={id}"), None)
+        .await;
+    let secret = payments.body["items"][0]["client_secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        form.attr("data-client-secret").await.unwrap().as_deref(),
+        Some(secret.as_str())
+    );
+    assert_eq!(
+        form.attr("data-stripe-key").await.unwrap().as_deref(),
+        Some("pk_test_storefront")
+    );
     browser.find("#stripe-card input").await;
-    let loaded = browser.client.execute("return typeof window.Stripe;", vec![]).await.unwrap();
+    let loaded = browser
+        .client
+        .execute("return typeof window.Stripe;", vec![])
+        .await
+        .unwrap();
     assert_eq!(loaded, Value::String("function".into()));
 
     // Stripe confirms the intent with the card (what Stripe.js does on
