@@ -125,6 +125,17 @@ async fn fill_address(browser: &Browser, email: Option<&str>) {
     browser.fill("#f-country", "US").await;
 }
 
+/// As a guest: the pick's first variant into the cart (the badge shows
+/// it), then the checkout form filled for `email`, not yet placed.
+async fn to_checkout_with_one(browser: &Browser, pick: &Pick, email: &str) {
+    browser.goto(&format!("/p/{}", pick.slug)).await;
+    browser.click(&format!("#v-{}", pick.variants[0].0)).await;
+    browser.click("form.add-to-cart button[type=submit]").await;
+    wait_for_badge(browser, "1").await;
+    browser.goto("/checkout").await;
+    fill_address(browser, Some(email)).await;
+}
+
 /// Pays on the payment page with `card` (waiting for the payment to open).
 async fn pay_with(browser: &Browser, card: &str) {
     browser.fill("#f-card_number", card).await;
@@ -323,12 +334,7 @@ async fn a_declined_card_is_shown_and_the_items_come_back() {
     let app = shop(Backend::Sqlite).await;
     let pick = pick_product(&app).await;
     let browser = Browser::start(&app.base, true).await;
-    browser.goto(&format!("/p/{}", pick.slug)).await;
-    browser.click(&format!("#v-{}", pick.variants[0].0)).await;
-    browser.click("form.add-to-cart button[type=submit]").await;
-    wait_for_badge(&browser, "1").await;
-    browser.goto("/checkout").await;
-    fill_address(&browser, Some("declined@example.com")).await;
+    to_checkout_with_one(&browser, &pick, "declined@example.com").await;
     browser.click_text("Place order").await;
     browser.find("#f-card_number").await;
     let id = order_id(&browser.path().await);
@@ -768,12 +774,7 @@ async fn a_paypal_checkout_goes_to_paypal_and_is_captured_on_return() {
     .await;
     let pick = pick_product(&app).await;
     let browser = Browser::start(&app.base, true).await;
-    browser.goto(&format!("/p/{}", pick.slug)).await;
-    browser.click(&format!("#v-{}", pick.variants[0].0)).await;
-    browser.click("form.add-to-cart button[type=submit]").await;
-    wait_for_badge(&browser, "1").await;
-    browser.goto("/checkout").await;
-    fill_address(&browser, Some("paypal@example.com")).await;
+    to_checkout_with_one(&browser, &pick, "paypal@example.com").await;
     browser.click("#pay-paypal").await;
     browser.click_text("Place order").await;
 
@@ -830,12 +831,7 @@ async fn a_stripe_payment_page_loads_stripe_js_with_the_intent_and_follows_the_o
         .await;
     let pick = pick_product(&app).await;
     let browser = Browser::start(&app.base, true).await;
-    browser.goto(&format!("/p/{}", pick.slug)).await;
-    browser.click(&format!("#v-{}", pick.variants[0].0)).await;
-    browser.click("form.add-to-cart button[type=submit]").await;
-    wait_for_badge(&browser, "1").await;
-    browser.goto("/checkout").await;
-    fill_address(&browser, Some("stripe@example.com")).await;
+    to_checkout_with_one(&browser, &pick, "stripe@example.com").await;
     browser.click_text("Place order").await;
 
     // The page carries the intent's client_secret and the publishable key,

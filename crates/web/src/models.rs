@@ -430,8 +430,8 @@ impl ApiProblem {
         }
     }
 
-    /// The message for `field` (or a field under it, `shipping_address.city`
-    /// for `city` when `prefix` is `shipping_address.`).
+    /// The message for `field`, or for a field of that last name in a
+    /// nested body (`shipping_address.city` for `city`).
     pub fn field(&self, field: &str) -> Option<&str> {
         self.errors
             .iter()

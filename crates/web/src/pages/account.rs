@@ -8,7 +8,7 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{CsrfForm, Visit, now, safe_next};
+use super::{AddressForm, CsrfForm, Visit, now, safe_next};
 use crate::{
     api::{ApiError, Caller},
     models::{Address, ApiProblem, Cart, Items, Order, Page, Preferences, Tokens, User},
@@ -382,9 +382,7 @@ pub async fn verify(visit: Visit, CsrfForm(form): CsrfForm<VerifyForm>) -> Respo
 
 /// The caller of a page that needs an account, or the login redirect.
 async fn customer(visit: &Visit, here: &str) -> Result<Caller, Response> {
-    if visit.auth().is_none() {
-        return Err(visit.login_redirect(here));
-    }
+    // No token: never logged in, or the refresh failed and logged out.
     let caller = visit.caller().await;
     if caller.token.is_none() {
         return Err(visit.login_redirect(here));
@@ -543,44 +541,13 @@ async fn render_addresses(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct AddressForm {
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub line1: String,
-    #[serde(default)]
-    pub line2: String,
-    #[serde(default)]
-    pub city: String,
-    #[serde(default)]
-    pub region: String,
-    #[serde(default)]
-    pub postal_code: String,
-    #[serde(default)]
-    pub country: String,
-    #[serde(default)]
-    pub phone: String,
-}
-
 /// `POST /account/addresses`.
 pub async fn add_address(visit: Visit, CsrfForm(form): CsrfForm<AddressForm>) -> Response {
     let caller = match customer(&visit, "/account/addresses").await {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let optional = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
-    let address = Address {
-        id: None,
-        name: form.name.trim().to_owned(),
-        line1: form.line1.trim().to_owned(),
-        line2: optional(&form.line2),
-        city: form.city.trim().to_owned(),
-        region: optional(&form.region),
-        postal_code: form.postal_code.trim().to_owned(),
-        country: form.country.trim().to_ascii_uppercase(),
-        phone: optional(&form.phone),
-    };
+    let address = form.to_address();
     match visit
         .state
         .api

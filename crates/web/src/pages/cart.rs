@@ -48,7 +48,7 @@ pub async fn current(visit: &Visit, caller: &Caller) -> Result<Option<Cart>, Api
 }
 
 /// The visitor's cart, opened if they have none.
-async fn current_or_new(visit: &Visit, caller: &Caller) -> Result<Cart, ApiError> {
+pub async fn current_or_new(visit: &Visit, caller: &Caller) -> Result<Cart, ApiError> {
     if let Some(cart) = current(visit, caller).await? {
         return Ok(cart);
     }
@@ -118,14 +118,15 @@ pub async fn add(visit: Visit, CsrfForm(form): CsrfForm<AddForm>) -> Response {
             .await
         {
             Ok(cart) => break cart,
-            // The guest cart expired between the two calls: open another.
+            // A 404 names the cart or the variant: if the guest cart
+            // expired between the two calls (reading it again forgets it),
+            // open another once.
             Err(e)
                 if e.is_not_found()
                     && attempt == 0
                     && cart.customer_id.is_none()
-                    && is_cart_gone(&e) =>
+                    && matches!(current(&visit, &caller).await, Ok(None)) =>
             {
-                visit.session.update(|d| d.cart = None);
                 attempt += 1;
             }
             Err(e) if e.is_unauthorized() => return visit.failure(&e, &back).await,
@@ -144,13 +145,6 @@ pub async fn add(visit: Visit, CsrfForm(form): CsrfForm<AddForm>) -> Response {
         "/cart",
         serde_json::json!({"ok": true, "cart_count": cart.item_count, "message": "Added to your cart."}),
     )
-}
-
-/// A 404 naming the cart rather than the variant.
-fn is_cart_gone(e: &ApiError) -> bool {
-    e.problem()
-        .and_then(|p| p.detail.as_deref())
-        .is_some_and(|d| d.to_ascii_lowercase().contains("cart"))
 }
 
 fn quantity(text: &str) -> Option<i64> {

@@ -7,7 +7,7 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{CsrfForm, Visit, cart::current};
+use super::{AddressForm, CsrfForm, Visit, cart::current};
 use crate::{
     api::{ApiError, Caller},
     models::{Address, ApiProblem, Cart, Items, Order, Payment},
@@ -24,43 +24,12 @@ pub struct CheckoutForm {
     pub email: String,
     #[serde(default)]
     pub address_id: String,
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub line1: String,
-    #[serde(default)]
-    pub line2: String,
-    #[serde(default)]
-    pub city: String,
-    #[serde(default)]
-    pub region: String,
-    #[serde(default)]
-    pub postal_code: String,
-    #[serde(default)]
-    pub country: String,
-    #[serde(default)]
-    pub phone: String,
+    #[serde(flatten)]
+    pub address: AddressForm,
     #[serde(default)]
     pub payment_provider: String,
     #[serde(default)]
     pub save_address: String,
-}
-
-impl CheckoutForm {
-    fn address(&self) -> Address {
-        let optional = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
-        Address {
-            id: None,
-            name: self.name.trim().to_owned(),
-            line1: self.line1.trim().to_owned(),
-            line2: optional(&self.line2),
-            city: self.city.trim().to_owned(),
-            region: optional(&self.region),
-            postal_code: self.postal_code.trim().to_owned(),
-            country: self.country.trim().to_ascii_uppercase(),
-            phone: optional(&self.phone),
-        }
-    }
 }
 
 /// `GET /checkout`.
@@ -171,7 +140,7 @@ pub async fn place(visit: Visit, CsrfForm(form): CsrfForm<CheckoutForm>) -> Resp
             id: None,
             ..saved.clone()
         },
-        None => form.address(),
+        None => form.address.to_address(),
     };
     let logged_in = caller.token.is_some();
     let mut body = serde_json::json!({
@@ -371,25 +340,8 @@ pub async fn retry(
     if order.status != "cancelled" {
         return Redirect::to(&format!("/orders/{}", order.id)).into_response();
     }
-    let mut cart = match current(&visit, &caller).await {
-        Ok(Some(cart)) => cart,
-        Ok(None) => match visit
-            .state
-            .api
-            .send::<Cart>(
-                &caller,
-                Method::POST,
-                "/api/v1/carts",
-                &serde_json::json!({}),
-            )
-            .await
-        {
-            Ok(cart) => {
-                visit.session.update(|d| d.cart = Some(cart.id.clone()));
-                cart
-            }
-            Err(e) => return visit.failure(&e, "/cart").await,
-        },
+    let mut cart = match super::cart::current_or_new(&visit, &caller).await {
+        Ok(cart) => cart,
         Err(e) => return visit.failure(&e, "/cart").await,
     };
     let mut missing = Vec::new();

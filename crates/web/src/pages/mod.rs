@@ -184,6 +184,47 @@ impl Visit {
     }
 }
 
+/// The fields of an address as a form posts them (the address book's and
+/// the checkout's).
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+pub struct AddressForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub line1: String,
+    #[serde(default)]
+    pub line2: String,
+    #[serde(default)]
+    pub city: String,
+    #[serde(default)]
+    pub region: String,
+    #[serde(default)]
+    pub postal_code: String,
+    #[serde(default)]
+    pub country: String,
+    #[serde(default)]
+    pub phone: String,
+}
+
+impl AddressForm {
+    /// The address the API is sent: trimmed, empty optional fields left
+    /// out, the country code upper-cased.
+    pub fn to_address(&self) -> crate::models::Address {
+        let optional = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        crate::models::Address {
+            id: None,
+            name: self.name.trim().to_owned(),
+            line1: self.line1.trim().to_owned(),
+            line2: optional(&self.line2),
+            city: self.city.trim().to_owned(),
+            region: optional(&self.region),
+            postal_code: self.postal_code.trim().to_owned(),
+            country: self.country.trim().to_ascii_uppercase(),
+            phone: optional(&self.phone),
+        }
+    }
+}
+
 /// A form body, accepted only with this session's CSRF token in `_csrf`.
 pub struct CsrfForm<T>(pub T);
 

@@ -2,10 +2,10 @@
 
 use maud::{Markup, html};
 
-use super::{Chrome, Field, csrf, form_problem, money, page, pagination};
+use super::{Chrome, Field, address_fields, csrf, form_problem, money, page, pagination};
 use crate::{
     models::{Address, ApiProblem, Order, Preferences, User},
-    pages::account::{AddressForm, RegisterForm},
+    pages::{AddressForm, account::RegisterForm},
     views::checkout::{address_line, status_label},
 };
 
@@ -215,14 +215,7 @@ pub fn addresses(
                     form action="/account/addresses" method="post" novalidate {
                         (csrf(&chrome.csrf))
                         (form_problem(problem))
-                        (Field::new("name", "Full name").value(&form.name).autocomplete("name").render(problem))
-                        (Field::new("line1", "Address").value(&form.line1).autocomplete("address-line1").render(problem))
-                        (Field::new("line2", "Apartment, floor, company").value(&form.line2).optional().autocomplete("address-line2").render(problem))
-                        (Field::new("city", "City").value(&form.city).autocomplete("address-level2").render(problem))
-                        (Field::new("region", "State or region").value(&form.region).optional().autocomplete("address-level1").render(problem))
-                        (Field::new("postal_code", "Postal code").value(&form.postal_code).autocomplete("postal-code").render(problem))
-                        (Field::new("country", "Country code").value(&form.country).autocomplete("country").hint("Two letters, e.g. US, GB, DE.").render(problem))
-                        (Field::new("phone", "Phone").kind("tel").value(&form.phone).optional().autocomplete("tel").render(problem))
+                        (address_fields(form, "", problem))
                         button.primary type="submit" { "Save the address" }
                     }
                 }

@@ -2,7 +2,7 @@
 
 use maud::{Markup, html};
 
-use super::{Chrome, Field, csrf, form_problem, money, page};
+use super::{Chrome, Field, address_fields, csrf, form_problem, money, page};
 use crate::{
     models::{Address, ApiProblem, Cart, Order, Payment},
     pages::checkout::CheckoutForm,
@@ -33,7 +33,6 @@ pub fn form(chrome: &Chrome, v: &CheckoutView<'_>) -> Markup {
     let f = v.values;
     let p = v.problem;
     let new_address = v.addresses.is_empty() || f.address_id == "new";
-    let addr = |field: &'static str| format!("shipping_address.{field}");
     page(
         chrome,
         "Checkout",
@@ -75,15 +74,7 @@ pub fn form(chrome: &Chrome, v: &CheckoutView<'_>) -> Markup {
                             input type="hidden" name="address_id" value="new";
                         }
                         div.address-fields {
-                            (Field::new("name", "Full name").value(&f.name).autocomplete("shipping name").api_field(&addr("name")).render(p))
-                            (Field::new("line1", "Address").value(&f.line1).autocomplete("shipping address-line1").api_field(&addr("line1")).render(p))
-                            (Field::new("line2", "Apartment, floor, company").value(&f.line2).optional().autocomplete("shipping address-line2").api_field(&addr("line2")).render(p))
-                            (Field::new("city", "City").value(&f.city).autocomplete("shipping address-level2").api_field(&addr("city")).render(p))
-                            (Field::new("region", "State or region").value(&f.region).optional().autocomplete("shipping address-level1").api_field(&addr("region")).render(p))
-                            (Field::new("postal_code", "Postal code").value(&f.postal_code).autocomplete("shipping postal-code").api_field(&addr("postal_code")).render(p))
-                            (Field::new("country", "Country code").value(&f.country).autocomplete("shipping country").api_field(&addr("country"))
-                                .hint("Two letters, e.g. US, GB, DE.").render(p))
-                            (Field::new("phone", "Phone").kind("tel").value(&f.phone).optional().autocomplete("shipping tel").api_field(&addr("phone")).render(p))
+                            (address_fields(&f.address, "shipping ", p))
                             @if v.account_email.is_some() {
                                 div.field.check {
                                     input #f-save type="checkbox" name="save_address" value="1" checked[!f.save_address.is_empty()];

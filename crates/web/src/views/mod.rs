@@ -12,6 +12,7 @@ use maud::{DOCTYPE, Markup, html};
 use crate::{
     assets,
     models::{ApiProblem, Category, Money},
+    pages::AddressForm,
     session::Flash,
 };
 
@@ -119,8 +120,6 @@ pub struct Field<'a> {
     pub value: &'a str,
     pub required: bool,
     pub autocomplete: &'a str,
-    /// The API's field name when it differs (`shipping_address.city`).
-    pub api_field: Option<&'a str>,
     pub hint: Option<&'a str>,
 }
 
@@ -133,7 +132,6 @@ impl<'a> Field<'a> {
             value: "",
             required: true,
             autocomplete: "off",
-            api_field: None,
             hint: None,
         }
     }
@@ -153,10 +151,6 @@ impl<'a> Field<'a> {
         self.autocomplete = autocomplete;
         self
     }
-    pub fn api_field(mut self, field: &'a str) -> Self {
-        self.api_field = Some(field);
-        self
-    }
     pub fn hint(mut self, hint: &'a str) -> Self {
         self.hint = Some(hint);
         self
@@ -165,7 +159,7 @@ impl<'a> Field<'a> {
     /// The field, with `problem`'s message for it.
     pub fn render(&self, problem: Option<&ApiProblem>) -> Markup {
         let id = format!("f-{}", self.name);
-        let error = problem.and_then(|p| p.field(self.api_field.unwrap_or(self.name)));
+        let error = problem.and_then(|p| p.field(self.name));
         let error_id = format!("{id}-error");
         let hint_id = format!("{id}-hint");
         let described = match (error.is_some(), self.hint.is_some()) {
@@ -186,6 +180,34 @@ impl<'a> Field<'a> {
                 @if let Some(message) = error { p.error id=(error_id) { (message) } }
             }
         }
+    }
+}
+
+/// The fields of an address; `section` qualifies the browser's autofill
+/// (`"shipping "` at checkout). The API's messages find their field by its
+/// last name segment (`shipping_address.city` at `city`).
+pub fn address_fields(form: &AddressForm, section: &str, problem: Option<&ApiProblem>) -> Markup {
+    let auto = |token: &str| format!("{section}{token}");
+    let (name, line1, line2, city, region, postal, country, tel) = (
+        auto("name"),
+        auto("address-line1"),
+        auto("address-line2"),
+        auto("address-level2"),
+        auto("address-level1"),
+        auto("postal-code"),
+        auto("country"),
+        auto("tel"),
+    );
+    html! {
+        (Field::new("name", "Full name").value(&form.name).autocomplete(&name).render(problem))
+        (Field::new("line1", "Address").value(&form.line1).autocomplete(&line1).render(problem))
+        (Field::new("line2", "Apartment, floor, company").value(&form.line2).optional().autocomplete(&line2).render(problem))
+        (Field::new("city", "City").value(&form.city).autocomplete(&city).render(problem))
+        (Field::new("region", "State or region").value(&form.region).optional().autocomplete(&region).render(problem))
+        (Field::new("postal_code", "Postal code").value(&form.postal_code).autocomplete(&postal).render(problem))
+        (Field::new("country", "Country code").value(&form.country).autocomplete(&country)
+            .hint("Two letters, e.g. US, GB, DE.").render(problem))
+        (Field::new("phone", "Phone").kind("tel").value(&form.phone).optional().autocomplete(&tel).render(problem))
     }
 }
 
