@@ -169,6 +169,7 @@ impl App {
                 let facts = web::ShopFacts {
                     payment_providers: cfg.orders.payment_providers.clone(),
                     currency: cfg.cart.default_currency.clone(),
+                    reservation_ttl_secs: cfg.catalog.reservation_ttl_secs,
                 };
                 let pages = web::router(&cfg.web, facts, backend)?;
                 api.merge(platform::http::layers::apply(pages, &cfg.http))

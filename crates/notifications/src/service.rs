@@ -257,8 +257,15 @@ impl NotificationsService {
     }
 
     /// Deliveries, newest first: a customer's own, or all for an admin.
-    pub async fn list(&self, caller: &AuthUser, page: &PageRequest) -> Result<Page<Delivery>> {
-        let customer = (!caller.is_admin()).then_some(caller.id);
+    pub async fn list(
+        &self,
+        caller: &AuthUser,
+        mut filter: store::ListFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Delivery>> {
+        if !caller.is_admin() {
+            filter.customer_id = Some(caller.id);
+        }
         let after = page.after.as_deref().and_then(|raw| {
             let (at, id) = raw.split_once('_')?;
             Some((at.parse().ok()?, Uuid::parse_str(id).ok()?))
@@ -269,7 +276,7 @@ impl NotificationsService {
                 "is not a cursor this API issued",
             ));
         }
-        let rows = store::list(self.db.pool(), customer, after, page.fetch_limit()).await?;
+        let rows = store::list(self.db.pool(), &filter, after, page.fetch_limit()).await?;
         Ok(Page::from_rows(rows, page, |d| {
             format!("{}_{}", d.created_at, d.id)
         }))

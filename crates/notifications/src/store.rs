@@ -192,14 +192,29 @@ pub async fn mark_failed_attempt<'c>(
 /// only one customer's when `customer_id` is given.
 pub async fn list<'c>(
     ex: impl Exec<'c>,
-    customer_id: Option<Uuid>,
+    filter: &ListFilter,
     after: Option<(i64, Uuid)>,
     limit: i64,
 ) -> Result<Vec<Delivery>, sqlx::Error> {
     let mut params = Params::default();
     let mut sql = format!("select {COLUMNS} from delivery where 1 = 1");
-    if let Some(customer) = customer_id {
+    if let Some(customer) = filter.customer_id {
         sql += &format!(" and customer_id = {}", params.push(customer));
+    }
+    if let Some(status) = &filter.status {
+        sql += &format!(" and status = {}", params.push(status.clone()));
+    }
+    if let Some(channel) = &filter.channel {
+        sql += &format!(" and channel = {}", params.push(channel.clone()));
+    }
+    if let Some(template) = &filter.template {
+        sql += &format!(" and template = {}", params.push(template.clone()));
+    }
+    if let Some(recipient) = &filter.recipient {
+        sql += &format!(
+            " and lower(recipient) = {}",
+            params.push(recipient.to_lowercase())
+        );
     }
     if let Some((at, delivery_id)) = after {
         let (a, b, c) = (params.push(at), params.push(at), params.push(delivery_id));
@@ -215,6 +230,21 @@ pub async fn list<'c>(
         .fetch_all(ex)
         .await?;
     rows.iter().map(delivery).collect()
+}
+
+/// Which deliveries a list shows.
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    /// Only this customer's.
+    pub customer_id: Option<Uuid>,
+    /// queued | sent | failed.
+    pub status: Option<String>,
+    /// email | sms.
+    pub channel: Option<String>,
+    /// A template's name.
+    pub template: Option<String>,
+    /// The address or number sent to (case-insensitive).
+    pub recipient: Option<String>,
 }
 
 /// Stores a customer's contact details (newest wins).

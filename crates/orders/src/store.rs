@@ -225,6 +225,10 @@ pub struct Filter {
     pub customer_id: Option<Uuid>,
     /// Only in this status.
     pub status: Option<Status>,
+    /// Placed at or after (Unix milliseconds).
+    pub created_from: Option<i64>,
+    /// Placed before (Unix milliseconds).
+    pub created_to: Option<i64>,
 }
 
 /// A page of orders, newest first, after the cursor `(created_at, order_id)`.
@@ -242,6 +246,12 @@ pub async fn list<'c>(
     if let Some(status) = filter.status {
         sql += &format!(" and status = {}", params.push(status.as_str()));
     }
+    if let Some(from) = filter.created_from {
+        sql += &format!(" and created_at >= {}", params.push(from));
+    }
+    if let Some(to) = filter.created_to {
+        sql += &format!(" and created_at < {}", params.push(to));
+    }
     if let Some((at, order_id)) = after {
         let (a, b, c) = (params.push(at), params.push(at), params.push(order_id));
         sql += &format!(" and (created_at < {a} or (created_at = {b} and order_id < {c}))");
@@ -256,6 +266,74 @@ pub async fn list<'c>(
         .fetch_all(ex)
         .await?;
     rows.iter().map(order).collect()
+}
+
+/// The overview's figures: see [`Summary`].
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub placed: i64,
+    pub paid: i64,
+    /// `(currency, sum of totals)` of the paid orders, by currency.
+    pub revenue: Vec<(String, i64)>,
+    pub payments_failed: i64,
+    pub by_status: Vec<(String, i64)>,
+    pub stuck_awaiting_payment: i64,
+}
+
+/// Figures of the orders placed since `from` (Unix milliseconds), the
+/// count of every status, and the orders awaiting payment since before
+/// `stuck_before`. Each is one aggregate over an indexed column.
+pub async fn summary(
+    ex: &sqlx::AnyPool,
+    from: i64,
+    stuck_before: i64,
+) -> Result<Summary, sqlx::Error> {
+    let placed: i64 = sqlx::query_scalar("select count(*) from orders where created_at >= $1")
+        .bind(from)
+        .fetch_one(ex)
+        .await?;
+    let revenue_rows = sqlx::query(
+        "select currency, count(*) as n, cast(sum(total) as bigint) as total from orders \
+         where created_at >= $1 and payment_status = $2 group by currency order by currency",
+    )
+    .bind(from)
+    .bind(PaymentStatus::Succeeded.as_str())
+    .fetch_all(ex)
+    .await?;
+    let mut paid = 0;
+    let mut revenue = Vec::with_capacity(revenue_rows.len());
+    for row in &revenue_rows {
+        paid += row.try_get::<i64, _>("n")?;
+        revenue.push((row.try_get("currency")?, row.try_get("total")?));
+    }
+    let payments_failed: i64 = sqlx::query_scalar(
+        "select count(*) from orders where created_at >= $1 and (payment_status = $2 or cancel_reason = $3)",
+    )
+    .bind(from)
+    .bind(PaymentStatus::Failed.as_str())
+    .bind(CancelReason::PaymentFailed.as_str())
+    .fetch_one(ex)
+    .await?;
+    let by_status = sqlx::query("select status, count(*) as n from orders group by status")
+        .fetch_all(ex)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("status")?, row.try_get("n")?)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let stuck_awaiting_payment: i64 =
+        sqlx::query_scalar("select count(*) from orders where status = $1 and updated_at < $2")
+            .bind(Status::AwaitingPayment.as_str())
+            .bind(stuck_before)
+            .fetch_one(ex)
+            .await?;
+    Ok(Summary {
+        placed,
+        paid,
+        revenue,
+        payments_failed,
+        by_status,
+        stuck_awaiting_payment,
+    })
 }
 
 /// When the longest-waiting order entered `awaiting_payment` (its last

@@ -171,6 +171,18 @@ impl Api {
         decode(reply)
     }
 
+    /// `GET path` as text (the Prometheus exposition of `/metrics`).
+    pub async fn text(&self, caller: &Caller, path: &str) -> Result<String, ApiError> {
+        let reply = self.call(caller, Method::GET, path, None, None).await?;
+        String::from_utf8(reply.body.to_vec()).map_err(|e| ApiError::Unavailable(e.to_string()))
+    }
+
+    /// True when the API is this process's own router (the all-in-one
+    /// server): its `/metrics` are every service's.
+    pub fn is_in_process(&self) -> bool {
+        matches!(self.backend, Backend::InProcess(_))
+    }
+
     /// A call whose success has no body worth reading (204, 202).
     pub async fn execute(
         &self,

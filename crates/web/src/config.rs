@@ -30,6 +30,12 @@ pub struct WebConfig {
     pub stripe_publishable_key: String,
     /// Where Stripe.js is loaded from.
     pub stripe_js_url: String,
+    /// The admin dashboard signs out after this many minutes without a page.
+    pub admin_idle_minutes: u64,
+    /// Prometheus's base URL: the dashboard's overview reads the event
+    /// backbone's health (outbox lag, dead letters) from it. Unset, the
+    /// all-in-one server reads its own metrics.
+    pub prometheus_url: Option<String>,
 }
 
 impl WebConfig {
@@ -55,6 +61,16 @@ impl WebConfig {
             anyhow::ensure!(
                 url.starts_with("http://") || url.starts_with("https://"),
                 "web.api_url must be an http(s) URL"
+            );
+        }
+        anyhow::ensure!(
+            (1..=1440).contains(&self.admin_idle_minutes),
+            "web.admin_idle_minutes must be within 1..=1440"
+        );
+        if let Some(url) = &self.prometheus_url {
+            anyhow::ensure!(
+                url.starts_with("http://") || url.starts_with("https://"),
+                "web.prometheus_url must be an http(s) URL"
             );
         }
         anyhow::ensure!(

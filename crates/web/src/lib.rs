@@ -50,6 +50,11 @@ pub(crate) struct Settings {
     pub stripe_js_url: String,
     pub featured_products: usize,
     pub currency: String,
+    pub admin_idle_minutes: u64,
+    pub prometheus_url: Option<String>,
+    /// An order awaiting payment longer than this is stuck (the catalog's
+    /// reservation time).
+    pub reservation_ttl_secs: u64,
 }
 
 /// What the storefront must know of the shop it fronts.
@@ -59,6 +64,8 @@ pub struct ShopFacts {
     pub payment_providers: Vec<String>,
     /// The currency of new carts (prices typed into filters are in it).
     pub currency: String,
+    /// How long the catalog holds stock for an unpaid order, in seconds.
+    pub reservation_ttl_secs: u64,
 }
 
 /// What handlers share.
@@ -99,6 +106,9 @@ pub fn router(cfg: &WebConfig, facts: ShopFacts, backend: Backend) -> anyhow::Re
             stripe_publishable_key: cfg.stripe_publishable_key.clone(),
             stripe_js_url: cfg.stripe_js_url.clone(),
             featured_products: cfg.featured_products,
+            admin_idle_minutes: cfg.admin_idle_minutes,
+            prometheus_url: cfg.prometheus_url.clone().filter(|u| !u.trim().is_empty()),
+            reservation_ttl_secs: facts.reservation_ttl_secs,
         }),
         refresher: Arc::new(pages::Refresher::default()),
         categories: Arc::new(pages::CategoryCache::new(Duration::from_secs(
@@ -179,6 +189,7 @@ pub fn router(cfg: &WebConfig, facts: ShopFacts, backend: Backend) -> anyhow::Re
             "/account/preferences",
             get(pages::account::preferences).post(pages::account::update_preferences),
         )
+        .merge(admin_routes())
         .fallback(pages::fallback)
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(
@@ -192,6 +203,59 @@ pub fn router(cfg: &WebConfig, facts: ShopFacts, backend: Backend) -> anyhow::Re
         .route("/static/{version}/{file}", get(assets::asset))
         .route("/media/demo/{slug}/{file}", get(assets::demo_image));
     Ok(pages.merge(files))
+}
+
+/// The admin dashboard's pages.
+fn admin_routes() -> Router<AppState> {
+    use pages::admin::{self, catalog, customers, inventory, orders};
+    Router::new()
+        .route("/admin", get(admin::overview))
+        .route("/admin/login", get(admin::login_form).post(admin::login))
+        .route("/admin/logout", post(admin::logout))
+        .route(
+            "/admin/products",
+            get(catalog::products).post(catalog::create_product),
+        )
+        .route("/admin/products/new", get(catalog::new_product))
+        .route(
+            "/admin/products/{id}",
+            get(catalog::edit_product).post(catalog::update_product),
+        )
+        .route(
+            "/admin/products/{id}/archive",
+            get(catalog::archive_confirm).post(catalog::archive),
+        )
+        .route(
+            "/admin/categories",
+            get(catalog::category_tree).post(catalog::create_category),
+        )
+        .route(
+            "/admin/categories/{id}",
+            get(catalog::edit_category).post(catalog::update_category),
+        )
+        .route(
+            "/admin/categories/{id}/delete",
+            get(catalog::delete_category_confirm).post(catalog::delete_category),
+        )
+        .route("/admin/inventory", get(inventory::levels))
+        .route("/admin/inventory/{sku}", get(inventory::sku))
+        .route(
+            "/admin/inventory/{sku}/adjustments",
+            post(inventory::adjust),
+        )
+        .route("/admin/orders", get(orders::list))
+        .route("/admin/orders/{id}", get(orders::show))
+        .route(
+            "/admin/orders/{id}/{action}",
+            get(orders::confirm).post(orders::act),
+        )
+        .route("/admin/customers", get(customers::list))
+        .route("/admin/customers/{id}", get(customers::show))
+        .route(
+            "/admin/customers/{id}/access",
+            get(customers::access_confirm).post(customers::access),
+        )
+        .route("/admin/notifications", get(customers::notifications))
 }
 
 /// HTML + CSS + JS bytes of the storefront's own assets, for reports.

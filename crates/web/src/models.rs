@@ -63,6 +63,9 @@ pub struct Product {
     /// Sellable variants.
     #[serde(default)]
     pub variants: Vec<Variant>,
+    /// draft, published or archived (the admin's lists show it).
+    #[serde(default)]
+    pub status: String,
 }
 
 impl Product {
@@ -203,6 +206,9 @@ pub struct Order {
     /// Receipt address.
     #[serde(default)]
     pub email: String,
+    /// The customer's account; none for a guest.
+    #[serde(default)]
+    pub customer_id: Option<String>,
     /// pending, awaiting_payment, paid, shipped, delivered, cancelled.
     pub status: String,
     /// none, pending, succeeded, failed, refunded.
@@ -235,6 +241,9 @@ pub struct Order {
     /// Carrier and number once shipped.
     #[serde(default)]
     pub tracking: Option<Tracking>,
+    /// The payment, once opened.
+    #[serde(default)]
+    pub payment_id: Option<String>,
     /// Status changes, oldest first.
     #[serde(default)]
     pub history: Vec<HistoryEntry>,
@@ -310,6 +319,9 @@ pub struct Payment {
     pub status: String,
     /// Amount.
     pub amount: Money,
+    /// Refunded so far.
+    #[serde(default)]
+    pub refunded_amount: Option<Money>,
     /// Why it failed.
     #[serde(default)]
     pub failure_code: Option<String>,
@@ -346,6 +358,12 @@ pub struct User {
     /// Verified by the mailed link.
     #[serde(default)]
     pub email_verified: bool,
+    /// Cannot log in.
+    #[serde(default)]
+    pub disabled: bool,
+    /// Registered at (RFC 3339).
+    #[serde(default)]
+    pub created_at: String,
 }
 
 /// What register, login and refresh answer.
@@ -369,6 +387,98 @@ pub struct Preferences {
     pub email: bool,
     /// SMS on.
     pub sms: bool,
+}
+
+/// A SKU's levels in the inventory list.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Stock {
+    /// SKU.
+    pub sku: String,
+    /// Its product.
+    pub product_id: String,
+    /// The product's name.
+    pub product_name: String,
+    /// The variant's title.
+    pub variant_title: String,
+    /// In the warehouse.
+    pub on_hand: i64,
+    /// Held for unpaid orders.
+    pub reserved: i64,
+    /// Sellable now.
+    pub available: i64,
+}
+
+/// A SKU's levels and latest ledger entries.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Inventory {
+    /// SKU.
+    pub sku: String,
+    /// In the warehouse.
+    pub on_hand: i64,
+    /// Held for unpaid orders.
+    pub reserved: i64,
+    /// Sellable now.
+    pub available: i64,
+    /// Newest first.
+    #[serde(default)]
+    pub recent_adjustments: Vec<Adjustment>,
+}
+
+/// A ledger entry.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Adjustment {
+    /// Change to on hand.
+    pub delta: i64,
+    /// Why.
+    pub reason: String,
+    /// A user id, or `order:<id>`.
+    pub actor: String,
+    /// When (RFC 3339).
+    pub at: String,
+}
+
+/// `GET /orders/summary`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OrderSummary {
+    /// Orders placed in the window.
+    pub placed: i64,
+    /// Of which paid.
+    pub paid: i64,
+    /// Their totals per currency.
+    #[serde(default)]
+    pub revenue: Vec<Money>,
+    /// Payments that failed in the window.
+    pub payments_failed: i64,
+    /// Every status's count now.
+    #[serde(default)]
+    pub by_status: BTreeMap<String, i64>,
+    /// Awaiting payment past the reservation time.
+    pub stuck_awaiting_payment: i64,
+}
+
+/// A message sent or being sent.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Notification {
+    /// Id.
+    pub id: String,
+    /// email or sms.
+    pub channel: String,
+    /// Its template.
+    pub template: String,
+    /// Address or number.
+    pub to: String,
+    /// queued, sent, failed.
+    pub status: String,
+    /// Tries so far.
+    pub attempts: i64,
+    /// Subject line.
+    #[serde(default)]
+    pub subject: String,
+    /// Queued at (RFC 3339).
+    pub created_at: String,
+    /// Sent at.
+    #[serde(default)]
+    pub sent_at: Option<String>,
 }
 
 /// One invalid field.

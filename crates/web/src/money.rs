@@ -55,6 +55,25 @@ pub fn format(money: &Money) -> String {
     }
 }
 
+/// The amount as a form field holds it: `1299.00`, `500` (no symbol, no
+/// grouping), what [`parse_major`] reads back.
+pub fn format_plain(money: &Money) -> String {
+    let exp = exponent(&money.currency);
+    let scale = 10_u64.pow(exp);
+    let abs = money.amount.unsigned_abs();
+    let sign = if money.amount < 0 { "-" } else { "" };
+    if exp == 0 {
+        format!("{sign}{abs}")
+    } else {
+        format!(
+            "{sign}{}.{:0width$}",
+            abs / scale,
+            abs % scale,
+            width = exp as usize
+        )
+    }
+}
+
 /// A price typed in major units (`12`, `12.5`, `12.50`) in minor units;
 /// None for anything else.
 pub fn parse_major(text: &str, currency: &str) -> Option<i64> {
@@ -121,5 +140,14 @@ mod tests {
         assert_eq!(parse_major("", "USD"), None);
         assert_eq!(parse_major(".", "USD"), None);
         assert_eq!(parse_major("9999999999999", "USD"), None);
+    }
+
+    #[test]
+    fn plain_amounts_read_back() {
+        for (amount, currency) in [(129_900, "USD"), (5, "EUR"), (500, "JPY"), (1_234_567, "KWD")] {
+            let plain = format_plain(&money(amount, currency));
+            assert_eq!(parse_major(&plain, currency), Some(amount), "{plain}");
+        }
+        assert_eq!(format_plain(&money(129_900, "USD")), "1299.00");
     }
 }

@@ -97,6 +97,14 @@ pub struct SessionData {
     /// Units in the cart, for the header's badge.
     #[serde(default)]
     pub cart_count: i64,
+    /// When an admin last opened a dashboard page (Unix seconds): the
+    /// dashboard signs out after a while idle.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub admin_seen: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// A logged-in customer.

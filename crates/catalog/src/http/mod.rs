@@ -47,6 +47,7 @@ pub fn router(state: CatalogState) -> (axum::Router, utoipa::openapi::OpenApi) {
         .routes(routes!(products::list, products::create))
         .routes(routes!(products::get, products::update, products::delete))
         .routes(routes!(products::variant))
+        .routes(routes!(inventory::list))
         .routes(routes!(inventory::get))
         .routes(routes!(inventory::adjust))
         .with_state(state)

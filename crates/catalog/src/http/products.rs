@@ -23,7 +23,7 @@ use super::{
 use crate::{
     domain::product::{ProductInput, Status, VariantInput},
     error::{CatalogError, Result},
-    store::products::{After, Filter, Sort},
+    store::products::{After, Filter, Sort, Statuses},
 };
 
 /// Published products, filtered, sorted and cursor-paginated.
@@ -32,10 +32,35 @@ use crate::{
               (status = 304, description = "not modified"), (status = 422, body = Problem)))]
 pub(super) async fn list(
     State(state): State<CatalogState>,
+    MaybeAuthUser(caller): MaybeAuthUser,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
     ValidQuery(query): ValidQuery<ProductQuery>,
 ) -> Result<Response> {
+    let statuses = match query.status.as_deref() {
+        None | Some("published") => Statuses::Published,
+        Some("any") => Statuses::All,
+        Some(raw) => Statuses::Only(Status::parse(raw).ok_or_else(|| {
+            CatalogError::field("status", "must be published, draft, archived or any")
+        })?),
+    };
+    if statuses != Statuses::Published {
+        // Drafts and archived products are the admins' alone, and never cached.
+        match &caller {
+            None => {
+                return Err(Problem::unauthorized("Drafts and archived products are for admins.").into());
+            }
+            Some(c) if !c.is_admin() => {
+                return Err(Problem::forbidden("Drafts and archived products are for admins.").into());
+            }
+            Some(_) => {}
+        }
+        let page = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
+        let (mut filter, sort) = parse_filter(&query)?;
+        filter.statuses = statuses;
+        let body = list_page(&state, filter, &query, sort, &page).await?;
+        return Ok(cached_json(&headers, &body, None));
+    }
     let max_age = Some(state.service.config().public_max_age_secs);
     let reads = state.service.reads();
     let key = format!("list?{}", raw.unwrap_or_default());
@@ -45,6 +70,20 @@ pub(super) async fn list(
     let generation = reads.generation();
     let page = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let (filter, sort) = parse_filter(&query)?;
+    let body = list_page(&state, filter, &query, sort, &page).await?;
+    let (bytes, etag) = render(&body).ok_or_else(rendering_failed)?;
+    reads.put(key, generation, bytes.clone(), etag.clone());
+    Ok(respond(&headers, bytes, &etag, max_age))
+}
+
+/// One page of products matching `filter`.
+async fn list_page(
+    state: &CatalogState,
+    filter: Filter,
+    query: &ProductQuery,
+    sort: Sort,
+    page: &PageRequest,
+) -> Result<ProductPage> {
     let after = page
         .after
         .as_deref()
@@ -67,13 +106,10 @@ pub(super) async fn list(
         .take(limit)
         .map(|(p, _)| p.into())
         .collect();
-    let body = ProductPage {
+    Ok(ProductPage {
         items,
         next_cursor: next_cursor.map(|c| pagination::encode_cursor(&c)),
-    };
-    let (bytes, etag) = render(&body).ok_or_else(rendering_failed)?;
-    reads.put(key, generation, bytes.clone(), etag.clone());
-    Ok(respond(&headers, bytes, &etag, max_age))
+    })
 }
 
 /// One product by id or slug; drafts and archived ones only for admins.

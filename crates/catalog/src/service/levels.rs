@@ -11,6 +11,27 @@ impl CatalogService {
         Ok((levels, inventory::ledger(self.db.pool(), sku, 50).await?))
     }
 
+    /// A page of SKUs with their levels, in SKU order; only those with
+    /// fewer than `below` available when given (the low-stock list).
+    pub async fn stock_list(
+        &self,
+        below: Option<i64>,
+        page: &platform::http::pagination::PageRequest,
+    ) -> Result<platform::http::pagination::Page<inventory::Stocked>> {
+        let rows = inventory::list(
+            self.db.pool(),
+            below,
+            page.after.as_deref(),
+            page.fetch_limit(),
+        )
+        .await?;
+        Ok(platform::http::pagination::Page::from_rows(
+            rows,
+            page,
+            |s| s.sku.clone(),
+        ))
+    }
+
     /// Adjusts on-hand stock, recording who and why.
     pub async fn adjust(&self, sku: &str, delta: i64, reason: &str, actor: &str) -> Result<Levels> {
         if platform::http::schema::is_blank(reason) || reason.chars().count() > 500 {

@@ -32,6 +32,51 @@ pub async fn levels<'c>(ex: impl Exec<'c>, sku: &str) -> Result<Option<Levels>, 
     .transpose()
 }
 
+/// One SKU's levels with what it is of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stocked {
+    pub sku: String,
+    pub levels: Levels,
+    pub product_id: String,
+    pub product_name: String,
+    pub variant_title: String,
+}
+
+/// SKUs in SKU order after `after`, only those with fewer than `below`
+/// units available when given; `limit` rows at most.
+pub async fn list<'c>(
+    ex: impl Exec<'c>,
+    below: Option<i64>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Stocked>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select s.sku, s.on_hand, s.reserved, v.product_id, p.name, v.title \
+         from stock s join variant v on v.sku = s.sku join product p on p.product_id = v.product_id \
+         where ($1 is null or s.on_hand - s.reserved < $1) and ($2 is null or s.sku > $2) \
+         order by s.sku limit $3",
+    )
+    .bind(below)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(ex)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Stocked {
+                sku: r.try_get("sku")?,
+                levels: Levels {
+                    on_hand: r.try_get("on_hand")?,
+                    reserved: r.try_get("reserved")?,
+                },
+                product_id: r.try_get("product_id")?,
+                product_name: r.try_get("name")?,
+                variant_title: r.try_get("title")?,
+            })
+        })
+        .collect()
+}
+
 /// Adds `delta` to on hand unless that would leave less than is reserved;
 /// false when refused. Records the adjustment in the ledger.
 pub async fn adjust(

@@ -13,6 +13,18 @@ use crate::{domain::Preferences, store::Delivery};
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct NotificationListQuery {
+    /// Only in this status: queued, sent or failed.
+    #[param(schema_with = delivery_status)]
+    pub status: Option<String>,
+    /// Only on this channel: email or sms.
+    #[param(schema_with = channel)]
+    pub channel: Option<String>,
+    /// Only of this template (e.g. `order_shipped`).
+    #[param(max_length = 100)]
+    pub template: Option<String>,
+    /// Only to this address or number (case-insensitive; admins).
+    #[param(max_length = 320)]
+    pub to: Option<String>,
     /// 1..=100, default 20.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
@@ -87,4 +99,18 @@ impl From<Preferences> for PreferencesBody {
             sms: p.sms,
         }
     }
+}
+
+fn delivery_status() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(["queued", "sent", "failed"]))
+        .build()
+}
+
+fn channel() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(["email", "sms"]))
+        .build()
 }

@@ -26,7 +26,43 @@ pub(super) async fn list(
     ValidQuery(query): ValidQuery<NotificationListQuery>,
 ) -> Result<Json<NotificationPage>> {
     let page = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
-    let page = state.service.list(&caller, &page).await?;
+    let mut errors = Vec::new();
+    let mut one_of = |field: &str, raw: Option<String>, allowed: &[&str]| -> Option<String> {
+        let raw = raw?;
+        if allowed.contains(&raw.as_str()) {
+            Some(raw)
+        } else {
+            errors.push(platform::FieldError::new(
+                field,
+                format!("must be one of {}", allowed.join(", ")),
+            ));
+            None
+        }
+    };
+    let status = one_of("status", query.status, &["queued", "sent", "failed"]);
+    let channel = one_of("channel", query.channel, &["email", "sms"]);
+    let nonblank = |raw: Option<String>| raw.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let template = nonblank(query.template);
+    let recipient = nonblank(query.to);
+    for (field, value, max) in [("template", &template, 100), ("to", &recipient, 320)] {
+        if value.as_ref().is_some_and(|v| v.chars().count() > max) {
+            errors.push(platform::FieldError::new(
+                field,
+                format!("must be at most {max} characters"),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(crate::error::NotificationError::Validation(errors));
+    }
+    let filter = crate::store::ListFilter {
+        customer_id: None,
+        status,
+        channel,
+        template,
+        recipient,
+    };
+    let page = state.service.list(&caller, filter, &page).await?;
     Ok(Json(NotificationPage {
         items: page.items.iter().map(NotificationOut::from).collect(),
         next_cursor: page.next_cursor,

@@ -65,11 +65,51 @@ pub struct OrderListQuery {
     /// Only this customer's orders.
     #[param(value_type = Option<Uuid>)]
     pub customer_id: Option<String>,
+    /// Only orders placed at or after this time (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub created_from: Option<String>,
+    /// Only orders placed before this time (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub created_to: Option<String>,
     /// 1..=100, default 20.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+}
+
+/// `GET /orders/summary` (admin).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SummaryQuery {
+    /// The window's start (RFC 3339): orders placed since then are counted.
+    #[param(value_type = String, format = DateTime)]
+    pub from: Option<String>,
+    /// An order awaiting its payment longer than this many seconds counts
+    /// as stuck (default 1800, the catalog's reservation time).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 604800)]
+    pub stuck_after_secs: Option<String>,
+}
+
+/// What the admin's overview shows of the orders.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SummaryOut {
+    /// The window's start.
+    #[serde(with = "time::serde::rfc3339")]
+    pub from: OffsetDateTime,
+    /// Orders placed in the window.
+    pub placed: i64,
+    /// Orders placed in the window whose payment succeeded.
+    pub paid: i64,
+    /// What those paid orders came to, one sum per currency.
+    pub revenue: Vec<Money>,
+    /// Orders placed in the window whose payment failed (retried or cancelled).
+    pub payments_failed: i64,
+    /// All orders by status now (every status listed, zeros included).
+    pub by_status: std::collections::BTreeMap<String, i64>,
+    /// Orders awaiting their payment longer than `stuck_after_secs`.
+    pub stuck_awaiting_payment: i64,
 }
 
 /// A line of an order.

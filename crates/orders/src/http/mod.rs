@@ -36,6 +36,7 @@ pub fn router(state: OrdersState) -> (axum::Router, utoipa::openapi::OpenApi) {
     let providers = state.service.payment_providers().to_vec();
     let (router, mut api) = OpenApiRouter::with_openapi(OrdersApi::openapi())
         .routes(routes!(orders::place, orders::list))
+        .routes(routes!(orders::summary))
         .routes(routes!(orders::get))
         .routes(routes!(orders::cancel))
         .routes(routes!(orders::ship))

@@ -19,7 +19,10 @@ use uuid::Uuid;
 
 use super::{
     OrdersState,
-    dto::{CancelIn, OrderListQuery, OrderOut, OrderPage, PlaceOrderIn, ShipIn},
+    dto::{
+        CancelIn, OrderListQuery, OrderOut, OrderPage, PlaceOrderIn, ShipIn, SummaryOut,
+        SummaryQuery,
+    },
 };
 use crate::{
     domain::{
@@ -28,7 +31,27 @@ use crate::{
     },
     error::{OrderError, Result},
     service::{Idempotency, PlaceOrder, Placed},
+    store::Filter,
 };
+
+/// An RFC 3339 time in a query, as Unix milliseconds.
+fn time_param(
+    errors: &mut Vec<platform::FieldError>,
+    field: &str,
+    raw: Option<&str>,
+) -> Option<i64> {
+    let raw = raw?;
+    match time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339) {
+        Ok(at) => Some(platform::time::to_millis(at)),
+        Err(_) => {
+            errors.push(platform::FieldError::new(
+                field,
+                "must be an RFC 3339 time, e.g. 2026-12-01T00:00:00Z",
+            ));
+            None
+        }
+    }
+}
 
 fn id(raw: &str) -> Result<Uuid> {
     Uuid::parse_str(raw).map_err(|_| OrderError::NotFound("order"))
@@ -131,16 +154,76 @@ pub(super) async fn list(
             None
         }),
     };
+    let created_from = time_param(&mut errors, "created_from", query.created_from.as_deref());
+    let created_to = time_param(&mut errors, "created_to", query.created_to.as_deref());
     if !errors.is_empty() {
         return Err(OrderError::Validation(errors));
     }
-    let page = state
-        .service
-        .list(&caller, status, customer_id, &page)
-        .await?;
+    let filter = Filter {
+        customer_id,
+        status,
+        created_from,
+        created_to,
+    };
+    let page = state.service.list(&caller, filter, &page).await?;
     Ok(Json(OrderPage {
         items: page.items.iter().map(OrderOut::from).collect(),
         next_cursor: page.next_cursor,
+    }))
+}
+
+/// The admin overview's figures: orders placed, paid and failed since
+/// `from`, revenue per currency, every status's count, and orders stuck
+/// awaiting their payment.
+#[utoipa::path(get, path = "/api/v1/orders/summary", tag = "orders", security(("bearer" = [])), params(SummaryQuery),
+    responses((status = 200, body = SummaryOut), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 422, body = Problem)))]
+pub(super) async fn summary(
+    State(state): State<OrdersState>,
+    _admin: AdminUser,
+    ValidQuery(query): ValidQuery<SummaryQuery>,
+) -> Result<Json<SummaryOut>> {
+    let mut errors = Vec::new();
+    let from = time_param(&mut errors, "from", query.from.as_deref());
+    if query.from.is_none() {
+        errors.push(platform::FieldError::new("from", "is required"));
+    }
+    let stuck_after_secs = match query.stuck_after_secs.as_deref() {
+        None => Some(1800),
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|s| (1..=604_800).contains(s))
+            .or_else(|| {
+                errors.push(platform::FieldError::new(
+                    "stuck_after_secs",
+                    "must be a whole number of seconds within 1..=604800",
+                ));
+                None
+            }),
+    };
+    let (Some(from), Some(stuck_after_secs), true) = (from, stuck_after_secs, errors.is_empty())
+    else {
+        return Err(OrderError::Validation(errors));
+    };
+    let figures = state.service.summary(from, stuck_after_secs).await?;
+    let mut by_status: std::collections::BTreeMap<String, i64> = Status::ALL
+        .into_iter()
+        .map(|s| (s.as_str().to_owned(), 0))
+        .collect();
+    by_status.extend(figures.by_status);
+    Ok(Json(SummaryOut {
+        from: platform::time::from_millis(from),
+        placed: figures.placed,
+        paid: figures.paid,
+        revenue: figures
+            .revenue
+            .into_iter()
+            .map(|(currency, amount)| platform::money::Money { amount, currency })
+            .collect(),
+        payments_failed: figures.payments_failed,
+        by_status,
+        stuck_awaiting_payment: figures.stuck_awaiting_payment,
     }))
 }
 

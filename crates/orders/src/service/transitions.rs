@@ -21,21 +21,12 @@ impl OrdersService {
     pub async fn list(
         &self,
         caller: &AuthUser,
-        status: Option<Status>,
-        customer_id: Option<Uuid>,
+        mut filter: Filter,
         page: &PageRequest,
     ) -> Result<Page<Order>> {
-        let filter = if caller.is_admin() {
-            Filter {
-                customer_id,
-                status,
-            }
-        } else {
-            Filter {
-                customer_id: Some(caller.id),
-                status,
-            }
-        };
+        if !caller.is_admin() {
+            filter.customer_id = Some(caller.id);
+        }
         let after = page.after.as_deref().and_then(|raw| {
             let (at, id) = raw.split_once('_')?;
             Some((at.parse().ok()?, Uuid::parse_str(id).ok()?))
@@ -50,6 +41,12 @@ impl OrdersService {
         Ok(Page::from_rows(rows, page, |o| {
             format!("{}_{}", o.created_at, o.id)
         }))
+    }
+
+    /// The admin overview's figures since `from` (Unix milliseconds).
+    pub async fn summary(&self, from: i64, stuck_after_secs: i64) -> Result<store::Summary> {
+        let stuck_before = now_millis() - stuck_after_secs.saturating_mul(1000);
+        Ok(store::summary(self.db.pool(), from, stuck_before).await?)
     }
 
     /// Cancels: the owner until it ships, or an admin. A paid order is

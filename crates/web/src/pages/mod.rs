@@ -2,6 +2,7 @@
 //! renders a view or redirects. What they share lives here.
 
 pub mod account;
+pub mod admin;
 pub mod cart;
 pub mod checkout;
 pub mod shop;
@@ -374,6 +375,13 @@ impl CategoryCache {
         Self {
             ttl,
             cached: Mutex::new(None),
+        }
+    }
+
+    /// Drops the cached tree (the admin changed it).
+    pub fn forget(&self) {
+        if let Ok(mut cached) = self.cached.lock() {
+            *cached = None;
         }
     }
 

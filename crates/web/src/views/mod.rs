@@ -2,6 +2,7 @@
 //! unless marked otherwise, and a missing field is a build error.
 
 pub mod account;
+pub mod admin;
 pub mod cart;
 pub mod checkout;
 pub mod shop;
@@ -272,12 +273,17 @@ pub fn bare_error(status: StatusCode, message: &str) -> Markup {
     )
 }
 
-/// "Next page" as a link, keeping the other query parameters.
+/// "More products" as a link, keeping the other query parameters.
 pub fn pagination(next_href: Option<String>) -> Markup {
+    next_page(next_href, "More products")
+}
+
+/// The next page of a list as a link labelled `label`.
+pub fn next_page(next_href: Option<String>, label: &str) -> Markup {
     html! {
         @if let Some(href) = next_href {
             nav.pagination aria-label="Pagination" {
-                a.button rel="next" href=(href) { "More products" }
+                a.button rel="next" href=(href) { (label) }
             }
         }
     }

@@ -318,6 +318,17 @@ pub struct ProductQuery {
     pub limit: Option<String>,
     /// From the previous page.
     pub cursor: Option<String>,
+    /// Admins only: `draft`, `archived` or `any` list those too
+    /// (`published`, the default, is for everyone).
+    #[param(schema_with = list_status)]
+    pub status: Option<String>,
+}
+
+fn list_status() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(["published", "draft", "archived", "any"]))
+        .build()
 }
 
 /// Stock of a SKU.
@@ -368,6 +379,49 @@ impl InventoryOut {
                 .collect(),
         }
     }
+}
+
+/// `GET /inventory` (admin).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InventoryQuery {
+    /// Only SKUs with fewer units than this available (low stock).
+    #[param(value_type = Option<i64>, minimum = 1)]
+    pub below: Option<String>,
+    /// 1..=100, default 20.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    /// From the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A SKU's levels in the inventory list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StockOut {
+    /// The stock-keeping unit.
+    pub sku: String,
+    /// Its product.
+    pub product_id: Uuid,
+    /// The product's name.
+    pub product_name: String,
+    /// The variant's title.
+    pub variant_title: String,
+    /// Units in the warehouse.
+    pub on_hand: i64,
+    /// Units held for unpaid orders.
+    pub reserved: i64,
+    /// On hand minus reserved.
+    pub available: i64,
+}
+
+/// A page of SKUs, in SKU order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StockPage {
+    /// The SKUs.
+    pub items: Vec<StockOut>,
+    /// For the next page; null on the last.
+    pub next_cursor: Option<String>,
 }
 
 /// `POST /inventory/{sku}/adjustments`.

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{Exec, Param, Params, uuid};
 mod search;
-pub use search::{After, Filter, Sort, list};
+pub use search::{After, Filter, Sort, Statuses, list};
 
 use crate::domain::{
     product::{Product, ProductInput, Status, Variant, min_price},

@@ -31,8 +31,20 @@ pub struct Filter {
     pub max_price: Option<i64>,
     /// Only products with a variant in stock.
     pub in_stock: bool,
-    /// Include drafts and archived products (admins).
-    pub all_statuses: bool,
+    /// Which statuses: published only unless an admin asks.
+    pub statuses: Statuses,
+}
+
+/// The statuses a list shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Statuses {
+    /// What customers see.
+    #[default]
+    Published,
+    /// One status (admins).
+    Only(crate::domain::product::Status),
+    /// Every status (admins).
+    All,
 }
 
 /// A position in a list: the sort key and id of the last item seen, or an
@@ -58,8 +70,11 @@ pub async fn list(
     let mut with = String::new();
     let mut from = String::from("product p");
     let mut conditions = Vec::new();
-    if !filter.all_statuses {
-        conditions.push("p.status = 'published'".to_owned());
+    match filter.statuses {
+        Statuses::Published => conditions.push("p.status = 'published'".to_owned()),
+        // A constant of the enum, not user text.
+        Statuses::Only(status) => conditions.push(format!("p.status = '{}'", status.as_str())),
+        Statuses::All => {}
     }
     let mut rank = String::new();
     if !filter.terms.is_empty() {
