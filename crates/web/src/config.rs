@@ -30,8 +30,8 @@ pub struct WebConfig {
     pub stripe_publishable_key: String,
     /// Where Stripe.js is loaded from.
     pub stripe_js_url: String,
-    /// The admin dashboard signs out after this many minutes without a page.
-    pub admin_idle_minutes: u64,
+    /// The admin dashboard signs out after this many seconds without a page.
+    pub admin_idle_secs: u64,
     /// Prometheus's base URL: the dashboard's overview reads the event
     /// backbone's health (outbox lag, dead letters) from it. Unset, the
     /// all-in-one server reads its own metrics.
@@ -64,8 +64,8 @@ impl WebConfig {
             );
         }
         anyhow::ensure!(
-            (1..=1440).contains(&self.admin_idle_minutes),
-            "web.admin_idle_minutes must be within 1..=1440"
+            (5..=86_400).contains(&self.admin_idle_secs),
+            "web.admin_idle_secs must be within 5..=86400"
         );
         if let Some(url) = &self.prometheus_url {
             anyhow::ensure!(

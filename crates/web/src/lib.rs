@@ -50,7 +50,7 @@ pub(crate) struct Settings {
     pub stripe_js_url: String,
     pub featured_products: usize,
     pub currency: String,
-    pub admin_idle_minutes: u64,
+    pub admin_idle_secs: u64,
     pub prometheus_url: Option<String>,
     /// An order awaiting payment longer than this is stuck (the catalog's
     /// reservation time).
@@ -106,7 +106,7 @@ pub fn router(cfg: &WebConfig, facts: ShopFacts, backend: Backend) -> anyhow::Re
             stripe_publishable_key: cfg.stripe_publishable_key.clone(),
             stripe_js_url: cfg.stripe_js_url.clone(),
             featured_products: cfg.featured_products,
-            admin_idle_minutes: cfg.admin_idle_minutes,
+            admin_idle_secs: cfg.admin_idle_secs,
             prometheus_url: cfg.prometheus_url.clone().filter(|u| !u.trim().is_empty()),
             reservation_ttl_secs: facts.reservation_ttl_secs,
         }),

@@ -144,7 +144,12 @@ mod tests {
 
     #[test]
     fn plain_amounts_read_back() {
-        for (amount, currency) in [(129_900, "USD"), (5, "EUR"), (500, "JPY"), (1_234_567, "KWD")] {
+        for (amount, currency) in [
+            (129_900, "USD"),
+            (5, "EUR"),
+            (500, "JPY"),
+            (1_234_567, "KWD"),
+        ] {
             let plain = format_plain(&money(amount, currency));
             assert_eq!(parse_major(&plain, currency), Some(amount), "{plain}");
         }

@@ -48,10 +48,14 @@ pub(super) async fn list(
         // Drafts and archived products are the admins' alone, and never cached.
         match &caller {
             None => {
-                return Err(Problem::unauthorized("Drafts and archived products are for admins.").into());
+                return Err(
+                    Problem::unauthorized("Drafts and archived products are for admins.").into(),
+                );
             }
             Some(c) if !c.is_admin() => {
-                return Err(Problem::forbidden("Drafts and archived products are for admins.").into());
+                return Err(
+                    Problem::forbidden("Drafts and archived products are for admins.").into(),
+                );
             }
             Some(_) => {}
         }

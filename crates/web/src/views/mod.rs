@@ -148,6 +148,7 @@ impl<'a> Field<'a> {
         self.required = false;
         self
     }
+    /// The browser's autofill token; empty leaves the attribute out.
     pub fn autocomplete(mut self, autocomplete: &'a str) -> Self {
         self.autocomplete = autocomplete;
         self
@@ -173,7 +174,7 @@ impl<'a> Field<'a> {
             div class=(if error.is_some() { "field invalid" } else { "field" }) {
                 label for=(id) { (self.label) @if !self.required { span.optional { " (optional)" } } }
                 input id=(id) name=(self.name) type=(self.kind) value=(self.value)
-                    autocomplete=(self.autocomplete)
+                    autocomplete=[(!self.autocomplete.is_empty()).then_some(self.autocomplete)]
                     required[self.required]
                     aria-invalid=[error.map(|_| "true")]
                     aria-describedby=[described];

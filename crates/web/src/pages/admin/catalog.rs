@@ -42,7 +42,14 @@ pub async fn products(admin: Admin, Query(f): Query<ProductFilters>) -> Response
         query(&[
             ("q", f.q.trim()),
             ("status", status),
-            ("sort", if f.q.trim().is_empty() { "" } else { "relevance" }),
+            (
+                "sort",
+                if f.q.trim().is_empty() {
+                    ""
+                } else {
+                    "relevance"
+                }
+            ),
             ("limit", "25"),
             ("cursor", &f.cursor),
         ])
@@ -55,8 +62,14 @@ pub async fn products(admin: Admin, Query(f): Query<ProductFilters>) -> Response
                     query(&[("q", &f.q), ("status", &f.status), ("cursor", c)])
                 )
             });
-            view::products(&admin.chrome("products"), &page.items, &f.q, &f.status, next)
-                .into_response()
+            view::products(
+                &admin.chrome("products"),
+                &page.items,
+                &f.q,
+                &f.status,
+                next,
+            )
+            .into_response()
         }
         Err(e) => match form_problem(e) {
             Ok(problem) => (
@@ -425,10 +438,8 @@ pub async fn update_category(
 /// `GET /admin/categories/{id}/delete`: asks first.
 pub async fn delete_category_confirm(admin: Admin, Path(id): Path<String>) -> Response {
     match category(&admin, &id).await {
-        Ok((c, all)) => {
-            view::delete_category_confirm(&admin.chrome("categories"), &c, &all, None)
-                .into_response()
-        }
+        Ok((c, all)) => view::delete_category_confirm(&admin.chrome("categories"), &c, &all, None)
+            .into_response(),
         Err(page) => page,
     }
 }
@@ -598,7 +609,12 @@ impl ProductDraft {
                 ));
             }
             let mut options = serde_json::Map::new();
-            for part in v.options.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            for part in v
+                .options
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+            {
                 match part.split_once('=') {
                     Some((k, val)) if !k.trim().is_empty() && !val.trim().is_empty() => {
                         options.insert(k.trim().to_owned(), Value::String(val.trim().to_owned()));
@@ -638,7 +654,12 @@ impl ProductDraft {
             ));
         }
         let mut attributes = serde_json::Map::new();
-        for line in self.attributes.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        for line in self
+            .attributes
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+        {
             match line.split_once(':') {
                 Some((k, v)) if !k.trim().is_empty() => {
                     attributes.insert(k.trim().to_owned(), Value::String(v.trim().to_owned()));
@@ -736,8 +757,14 @@ mod tests {
         );
         let variants = body["variants"].as_array().unwrap();
         assert_eq!(variants.len(), 2, "the blank row is left out");
-        assert_eq!(variants[0]["price"], json!({"amount": 8950, "currency": "USD"}));
-        assert_eq!(variants[0]["options"], json!({"Size": "40", "Colour": "Black"}));
+        assert_eq!(
+            variants[0]["price"],
+            json!({"amount": 8950, "currency": "USD"})
+        );
+        assert_eq!(
+            variants[0]["options"],
+            json!({"Size": "40", "Colour": "Black"})
+        );
         assert_eq!(variants[0]["stock"], 7);
         assert!(
             variants[1].get("stock").is_none(),

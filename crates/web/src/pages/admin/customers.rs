@@ -29,7 +29,11 @@ pub struct CustomerFilters {
 pub async fn list(admin: Admin, Query(f): Query<CustomerFilters>) -> Response {
     let path = format!(
         "/api/v1/users?{}",
-        query(&[("email", f.email.trim()), ("limit", "25"), ("cursor", &f.cursor)])
+        query(&[
+            ("email", f.email.trim()),
+            ("limit", "25"),
+            ("cursor", &f.cursor)
+        ])
     );
     match admin.api().get::<Page<User>>(&admin.caller, &path).await {
         Ok(page) => {
@@ -39,8 +43,7 @@ pub async fn list(admin: Admin, Query(f): Query<CustomerFilters>) -> Response {
                     query(&[("email", &f.email), ("cursor", c)])
                 )
             });
-            view::customers(&admin.chrome("customers"), &page.items, &f.email, next)
-                .into_response()
+            view::customers(&admin.chrome("customers"), &page.items, &f.email, next).into_response()
         }
         Err(e) => admin.failure(&e, "customers"),
     }
@@ -187,7 +190,13 @@ pub async fn notifications(admin: Admin, Query(f): Query<DeliveryFilters>) -> Re
         Err(e) => match form_problem(e) {
             Ok(problem) => (
                 problem_status(&problem),
-                view::notifications(&admin.chrome("notifications"), &[], &f, None, Some(&problem)),
+                view::notifications(
+                    &admin.chrome("notifications"),
+                    &[],
+                    &f,
+                    None,
+                    Some(&problem),
+                ),
             )
                 .into_response(),
             Err(e) => admin.failure(&e, "notifications"),

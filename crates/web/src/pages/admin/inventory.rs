@@ -51,8 +51,13 @@ pub async fn levels(admin: Admin, Query(f): Query<StockFilters>) -> Response {
 /// `GET /admin/inventory/{sku}`: levels, the adjustment form, the ledger.
 pub async fn sku(admin: Admin, Path(sku): Path<String>) -> Response {
     match inventory(&admin, &sku).await {
-        Ok(inv) => view::sku(&admin.chrome("inventory"), &inv, &AdjustForm::default(), None)
-            .into_response(),
+        Ok(inv) => view::sku(
+            &admin.chrome("inventory"),
+            &inv,
+            &AdjustForm::default(),
+            None,
+        )
+        .into_response(),
         Err(e) => admin.failure(&e, "inventory"),
     }
 }

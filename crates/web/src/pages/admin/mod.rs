@@ -57,23 +57,23 @@ impl FromRequestParts<AppState> for Admin {
         if auth.role != "admin" {
             return Err(refused(&visit));
         }
-        let idle = i64::try_from(state.settings.admin_idle_minutes * 60).unwrap_or(i64::MAX);
+        let idle = i64::try_from(state.settings.admin_idle_secs).unwrap_or(i64::MAX);
         let seen = visit.session.read(|d| d.admin_seen);
         let now = now();
-        if seen > 0 && now - seen > idle {
-            end_session(&visit, &auth).await;
-            visit.session.flash(
-                false,
-                format!(
-                    "You were signed out after {} minutes without activity.",
-                    state.settings.admin_idle_minutes
-                ),
-            );
-            return Err(sign_in_redirect(&here));
-        }
-        if now - seen >= 30 {
-            // Rewriting the cookie at most twice a minute is enough to measure idleness.
-            visit.session.update(|d| d.admin_seen = now);
+        match idleness(seen, now, idle) {
+            Idle::Expired => {
+                end_session(&visit, &auth).await;
+                visit.session.flash(
+                    false,
+                    format!(
+                        "You were signed out after {} without activity. Please sign in again.",
+                        duration_words(state.settings.admin_idle_secs)
+                    ),
+                );
+                return Err(sign_in_redirect(&here));
+            }
+            Idle::Refresh => visit.session.update(|d| d.admin_seen = now),
+            Idle::Fresh => {}
         }
         let caller = visit.caller().await;
         if visit.auth().is_none() {
@@ -138,6 +138,42 @@ impl Admin {
             ),
         )
             .into_response()
+    }
+}
+
+/// Where an admin session stands, `seen` and `now` in Unix seconds.
+#[derive(Debug, PartialEq, Eq)]
+enum Idle {
+    /// Seen recently: nothing to write.
+    Fresh,
+    /// Still valid; the time seen is worth rewriting the cookie for.
+    Refresh,
+    /// Idle too long.
+    Expired,
+}
+
+fn idleness(seen: i64, now: i64, idle: i64) -> Idle {
+    if seen > 0 && now - seen > idle {
+        Idle::Expired
+    } else if now - seen >= (idle / 10).clamp(1, 30) {
+        // The cookie is rewritten at most every tenth of the allowance
+        // (30 s at most), which measures idleness closely enough.
+        Idle::Refresh
+    } else {
+        Idle::Fresh
+    }
+}
+
+/// `30 minutes`, `45 seconds`.
+fn duration_words(secs: u64) -> String {
+    match secs {
+        s if s % 3600 == 0 && s >= 3600 => {
+            format!("{} hour{}", s / 3600, if s == 3600 { "" } else { "s" })
+        }
+        s if s % 60 == 0 && s >= 60 => {
+            format!("{} minute{}", s / 60, if s == 60 { "" } else { "s" })
+        }
+        s => format!("{s} seconds"),
     }
 }
 
@@ -219,7 +255,11 @@ pub async fn login(visit: Visit, CsrfForm(form): CsrfForm<LoginForm>) -> Respons
     let next = admin_next(form.next.as_deref()).to_owned();
     let chrome = sign_in_chrome(&visit);
     let shown = |status: StatusCode, problem: ApiProblem| {
-        (status, view::login(&chrome, &form.email, &next, Some(&problem))).into_response()
+        (
+            status,
+            view::login(&chrome, &form.email, &next, Some(&problem)),
+        )
+            .into_response()
     };
     let tokens: Tokens = match visit
         .state
@@ -332,7 +372,9 @@ pub async fn overview(admin: Admin) -> Response {
     let (day, week, low, signals) = tokio::join!(
         summary(today),
         summary(week),
-        admin.api().get::<Page<Stock>>(&admin.caller, &low_stock_path),
+        admin
+            .api()
+            .get::<Page<Stock>>(&admin.caller, &low_stock_path),
         signals::read(&admin.visit.state, &admin.caller),
     );
     let (day, week, low) = match (day, week, low) {
@@ -359,4 +401,44 @@ pub async fn overview(admin: Admin) -> Response {
 /// twice (a refund): the form carries it, the API remembers it.
 pub fn submission_key() -> String {
     crate::session::random_token()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_idle_session_expires_and_an_active_one_is_kept_fresh() {
+        let idle = 1800;
+        assert_eq!(idleness(0, 1_000_000, idle), Idle::Refresh, "first page");
+        assert_eq!(idleness(1_000_000, 1_000_010, idle), Idle::Fresh);
+        assert_eq!(idleness(1_000_000, 1_000_030, idle), Idle::Refresh);
+        assert_eq!(
+            idleness(1_000_000, 1_001_800, idle),
+            Idle::Refresh,
+            "at the limit"
+        );
+        assert_eq!(idleness(1_000_000, 1_001_801, idle), Idle::Expired);
+        assert_eq!(idleness(1_000, 1_006, 5), Idle::Expired);
+    }
+
+    #[test]
+    fn durations_read_as_words() {
+        assert_eq!(duration_words(1800), "30 minutes");
+        assert_eq!(duration_words(60), "1 minute");
+        assert_eq!(duration_words(7200), "2 hours");
+        assert_eq!(duration_words(5), "5 seconds");
+    }
+
+    #[test]
+    fn only_dashboard_pages_are_returned_to_after_sign_in() {
+        assert_eq!(
+            admin_next(Some("/admin/orders?status=paid")),
+            "/admin/orders?status=paid"
+        );
+        assert_eq!(admin_next(Some("/account")), "/admin");
+        assert_eq!(admin_next(Some("//evil.example/admin")), "/admin");
+        assert_eq!(admin_next(Some("/admin/login")), "/admin");
+        assert_eq!(admin_next(None), "/admin");
+    }
 }

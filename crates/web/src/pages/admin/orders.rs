@@ -87,7 +87,10 @@ pub async fn list(admin: Admin, Query(f): Query<OrderFilters>) -> Response {
 
 /// The account with exactly this email, if any.
 async fn customer_by_email(admin: &Admin, email: &str) -> Result<Option<User>, ApiError> {
-    let path = format!("/api/v1/users?{}", query(&[("email", email), ("limit", "100")]));
+    let path = format!(
+        "/api/v1/users?{}",
+        query(&[("email", email), ("limit", "100")])
+    );
     let page: Page<User> = admin.api().get(&admin.caller, &path).await?;
     Ok(page
         .items
@@ -177,11 +180,21 @@ pub async fn confirm(admin: Admin, Path((id, action)): Path<(String, String)>) -
     };
     let payment = refundable(&payments);
     let form = ActionForm {
-        amount: payment.map(|p| money::format_plain(&remaining(p))).unwrap_or_default(),
+        amount: payment
+            .map(|p| money::format_plain(&remaining(p)))
+            .unwrap_or_default(),
         key: submission_key(),
         ..ActionForm::default()
     };
-    view::confirm(&admin.chrome("orders"), &order, payment, action, &form, None).into_response()
+    view::confirm(
+        &admin.chrome("orders"),
+        &order,
+        payment,
+        action,
+        &form,
+        None,
+    )
+    .into_response()
 }
 
 /// `POST /admin/orders/{id}/{action}`.
@@ -290,7 +303,10 @@ pub async fn act(
                 // Often a second click: say what the order is now.
                 match self::order(&admin, &id).await {
                     Ok(now) if Some(now.status.as_str()) == action.reached() => {
-                        admin.flash(true, format!("Order {} is already {}.", now.number, now.status));
+                        admin.flash(
+                            true,
+                            format!("Order {} is already {}.", now.number, now.status),
+                        );
                         Redirect::to(&format!("/admin/orders/{}", now.id)).into_response()
                     }
                     _ => shown(&admin, &order, payment, action, &form, problem),

@@ -156,7 +156,14 @@ fn variant_cell(
     }
 }
 
-fn text_area(name: &str, label: &str, value: &str, rows: u8, hint: &str, problem: Option<&ApiProblem>) -> Markup {
+fn text_area(
+    name: &str,
+    label: &str,
+    value: &str,
+    rows: u8,
+    hint: &str,
+    problem: Option<&ApiProblem>,
+) -> Markup {
     let id = format!("f-{name}");
     let error = problem.and_then(|p| {
         p.errors
@@ -216,7 +223,10 @@ pub fn product_form(
     problem: Option<&ApiProblem>,
 ) -> Markup {
     let (title, action) = match product {
-        Some(p) => (format!("Edit “{}”", p.name), format!("/admin/products/{}", p.id)),
+        Some(p) => (
+            format!("Edit “{}”", p.name),
+            format!("/admin/products/{}", p.id),
+        ),
         None => ("New product".to_owned(), "/admin/products".to_owned()),
     };
     page(

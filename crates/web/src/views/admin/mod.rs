@@ -98,7 +98,12 @@ pub fn page(chrome: &AdminChrome, title: &str, body: Markup) -> Markup {
 }
 
 /// `GET /admin/login`.
-pub fn login(chrome: &AdminChrome, email: &str, next: &str, problem: Option<&ApiProblem>) -> Markup {
+pub fn login(
+    chrome: &AdminChrome,
+    email: &str,
+    next: &str,
+    problem: Option<&ApiProblem>,
+) -> Markup {
     page(
         chrome,
         "Sign in",
@@ -110,7 +115,7 @@ pub fn login(chrome: &AdminChrome, email: &str, next: &str, problem: Option<&Api
                 form method="post" action="/admin/login" {
                     (csrf(&chrome.csrf))
                     input type="hidden" name="next" value=(next);
-                    (Field::new("email", "Email").kind("email").value(email).autocomplete("username").render(problem))
+                    (Field::new("email", "Email").kind("email").value(email).autocomplete("email").render(problem))
                     (Field::new("password", "Password").kind("password").autocomplete("current-password").render(problem))
                     button.primary type="submit" { "Sign in" }
                 }
@@ -232,9 +237,9 @@ pub fn overview(chrome: &AdminChrome, o: &Overview<'_>) -> Markup {
                 section.tile aria-labelledby="orders-now" {
                     h2 #orders-now { "Orders by status" }
                     dl.facts {
-                        @for (status, n) in &o.week.by_status {
+                        @for status in orders::STATUSES {
                             dt { a href=(format!("/admin/orders?status={status}")) { (orders::status_name(status)) } }
-                            dd { (n) }
+                            dd { (count(status)) }
                         }
                     }
                 }

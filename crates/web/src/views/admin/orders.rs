@@ -86,7 +86,7 @@ pub struct ActionForm {
     pub key: String,
 }
 
-const STATUSES: &[&str] = &[
+pub const STATUSES: &[&str] = &[
     "pending",
     "awaiting_payment",
     "paid",
@@ -167,8 +167,8 @@ pub fn list(
                     }
                 }
                 (Field::new("customer", "Customer").value(&f.customer).optional().hint("Email or account id").render(problem))
-                (Field::new("from", "Placed from").kind("date").value(&f.from).optional().render(problem))
-                (Field::new("to", "Placed until").kind("date").value(&f.to).optional().render(problem))
+                (Field::new("from", "Placed from").kind("date").value(&f.from).optional().autocomplete("").render(problem))
+                (Field::new("to", "Placed until").kind("date").value(&f.to).optional().autocomplete("").render(problem))
                 button type="submit" { "Filter" }
             }
             @if orders.is_empty() {
@@ -188,7 +188,10 @@ fn actions(order: &Order, payments: &[Payment]) -> Vec<(Action, &'static str)> {
         "shipped" => out.push((Action::Deliver, "Mark delivered…")),
         _ => {}
     }
-    if matches!(order.status.as_str(), "pending" | "awaiting_payment" | "paid") {
+    if matches!(
+        order.status.as_str(),
+        "pending" | "awaiting_payment" | "paid"
+    ) {
         out.push((Action::Cancel, "Cancel order…"));
     }
     if payments

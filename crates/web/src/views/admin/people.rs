@@ -50,9 +50,13 @@ impl AccessChange {
 
     fn explain(self) -> &'static str {
         match self {
-            Self::Disable => "They are signed out everywhere and cannot sign in until the account is enabled again. Their orders are kept.",
+            Self::Disable => {
+                "They are signed out everywhere and cannot sign in until the account is enabled again. Their orders are kept."
+            }
             Self::Enable => "They can sign in again.",
-            Self::MakeAdmin => "They get full access to this dashboard: catalog, orders, refunds and accounts.",
+            Self::MakeAdmin => {
+                "They get full access to this dashboard: catalog, orders, refunds and accounts."
+            }
             Self::MakeCustomer => "They lose access to this dashboard.",
         }
     }
@@ -69,7 +73,12 @@ impl AccessChange {
 }
 
 /// `GET /admin/customers`.
-pub fn customers(chrome: &AdminChrome, users: &[User], email: &str, next: Option<String>) -> Markup {
+pub fn customers(
+    chrome: &AdminChrome,
+    users: &[User],
+    email: &str,
+    next: Option<String>,
+) -> Markup {
     page(
         chrome,
         "Customers",
