@@ -101,6 +101,19 @@ async fn the_compose_stack_serves_scales_survives_and_persists() {
     .await
     .expect(200);
 
+    // The admin dashboard over the gateway: the overview counts the order
+    // (the services' summary and inventory through Traefik), the list has it.
+    let dashboard = admin_pages(&gateway, &["/admin", "/admin/orders?status=shipped"]).await;
+    assert!(dashboard[0].contains("Checkout health"), "{}", dashboard[0]);
+    let number = gw
+        .get(&format!("/api/v1/orders/{order}"), Some(&admin))
+        .await
+        .body["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(dashboard[1].contains(&number), "{}", dashboard[1]);
+
     // Three catalogs: all take requests, with no edit anywhere.
     project.compose(&["up", "-d", "--no-recreate", "--scale", "catalog=3"]);
     let started = Instant::now();
@@ -213,4 +226,65 @@ async fn the_compose_stack_serves_scales_survives_and_persists() {
         .get(&format!("/api/v1/carts/{open_cart}"), Some(&token))
         .await;
     assert_eq!(cart.body["item_count"], 4);
+}
+
+/// Signs in to the dashboard through the gateway as the test admin and
+/// returns each page's HTML (each must answer 200).
+async fn admin_pages(gateway: &str, paths: &[&str]) -> Vec<String> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = client
+        .get(format!("{gateway}/admin/login"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("mercato_session="))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_owned();
+    let html = login.text().await.unwrap();
+    let marker = "name=\"_csrf\" value=\"";
+    let at = html.find(marker).unwrap() + marker.len();
+    let csrf = &html[at..at + html[at..].find('"').unwrap()];
+    let signed_in = client
+        .post(format!("{gateway}/admin/login"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("_csrf", csrf),
+            ("email", testkit::ADMIN_EMAIL),
+            ("password", testkit::ADMIN_PASSWORD),
+            ("next", "/admin"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let cookie = signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("mercato_session="))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_owned();
+    let mut pages = Vec::new();
+    for path in paths {
+        let reply = client
+            .get(format!("{gateway}{path}"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 200, "{path}");
+        pages.push(reply.text().await.unwrap());
+    }
+    pages
 }
