@@ -128,7 +128,6 @@ async fn the_admin_runs_the_shop_from_the_dashboard(backend: Backend) {
         .await;
     sign_in(&admin).await;
     accessible(&admin, javascript, "admin overview").await;
-    admin.screenshot("admin-overview").await;
 
     // A category.
     let category = format!("Trail gear {tag}");
@@ -313,6 +312,7 @@ async fn the_admin_runs_the_shop_from_the_dashboard(backend: Backend) {
         "{figures}"
     );
     assert_eq!(admin.text("#to-ship + p.figure").await, "1");
+    admin.screenshot("admin-overview").await;
 
     // The admin finds it by the customer's email and status.
     admin.goto("/admin/orders").await;
@@ -449,6 +449,44 @@ async fn the_admin_runs_the_shop_from_the_dashboard(backend: Backend) {
     accessible(&admin, javascript, "admin customer").await;
     admin.screenshot("admin-customer").await;
 
+    // The API's rules are shown: an admin cannot demote themselves.
+    admin
+        .goto(&format!(
+            "/admin/customers?email={}",
+            ADMIN_EMAIL.replace('@', "%40")
+        ))
+        .await;
+    admin.click("table.lines tbody tr:nth-child(1) a").await;
+    admin.click_text("Make customer…").await;
+    accessible(&admin, javascript, "admin confirm role").await;
+    admin.click_text("Make customer").await;
+    admin
+        .wait_for_text("Admins cannot disable themselves or remove their own admin role.")
+        .await;
+    let me = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    me.expect(200);
+
+    // Disabling the customer ends their sessions; enabling lets them back.
+    admin
+        .goto(&format!("/admin/customers/{}", customer.id))
+        .await;
+    admin.click_text("Disable account…").await;
+    admin.click_text("Disable account").await;
+    admin
+        .wait_for_text(&format!("{} is disabled.", customer.email))
+        .await;
+    app.login(&customer.email, testkit::GOOD_PASSWORD)
+        .await
+        .expect(401);
+    admin.click_text("Enable account…").await;
+    admin.click_text("Enable account").await;
+    admin
+        .wait_for_text(&format!("{} can sign in again.", customer.email))
+        .await;
+    app.login(&customer.email, testkit::GOOD_PASSWORD)
+        .await
+        .expect(200);
+
     // The customer cannot open the dashboard, nor sign in to it.
     for path in [
         "/admin",
@@ -549,9 +587,8 @@ async fn an_idle_admin_session_ends() {
     admin.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_dashboard_api_additions_follow_the_rules() {
-    let app = shop(Backend::Sqlite).await;
+async fn the_dashboard_api_additions_follow_the_rules(backend: Backend) {
+    let app = shop(backend).await;
     let token = app.admin_token().await;
     let customer = app.register("reader").await;
 
@@ -666,3 +703,5 @@ async fn the_dashboard_api_additions_follow_the_rules() {
         .await;
     assert!(sms.body["items"].as_array().unwrap().is_empty());
 }
+
+testkit::on_both_backends!(the_dashboard_api_additions_follow_the_rules);

@@ -204,8 +204,8 @@ fn refused(visit: &Visit) -> Response {
     (StatusCode::FORBIDDEN, view::refused(&chrome)).into_response()
 }
 
-/// Revokes the refresh token and forgets the tokens.
-async fn end_session(visit: &Visit, auth: &Auth) {
+/// Revokes a refresh token (the access token dies within minutes).
+async fn revoke(visit: &Visit, refresh_token: &str) {
     if let Err(e) = visit
         .state
         .api
@@ -213,12 +213,17 @@ async fn end_session(visit: &Visit, auth: &Auth) {
             &visit.anonymous(),
             Method::POST,
             "/api/v1/auth/logout",
-            Some(&serde_json::json!({"refresh_token": auth.refresh})),
+            Some(&serde_json::json!({"refresh_token": refresh_token})),
         )
         .await
     {
         tracing::info!(error = ?e, "logout not confirmed by the API");
     }
+}
+
+/// Revokes the session's tokens and forgets them.
+async fn end_session(visit: &Visit, auth: &Auth) {
+    revoke(visit, &auth.refresh).await;
     visit.session.update(|d| {
         d.auth = None;
         d.admin_seen = 0;
@@ -304,8 +309,9 @@ pub async fn login(visit: Visit, CsrfForm(form): CsrfForm<LoginForm>) -> Respons
         role: user.role,
     };
     if auth.role != "admin" {
-        // The customer's own session elsewhere stays; this one is not kept.
-        end_session(&visit, &auth).await;
+        // The tokens just issued are not kept; whatever the session held
+        // before (a customer's storefront sign-in) stays as it was.
+        revoke(&visit, &auth.refresh).await;
         let mut problem = ApiProblem::bare(403);
         problem.detail = Some(
             "This account is a customer account: the dashboard is only for the shop's admins."
