@@ -240,15 +240,7 @@ async fn admin_pages(gateway: &str, paths: &[&str]) -> Vec<String> {
         .send()
         .await
         .unwrap();
-    let cookie = login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("mercato_session="))
-        .and_then(|c| c.split(';').next())
-        .unwrap()
-        .to_owned();
+    let cookie = session_pair(&login);
     let html = login.text().await.unwrap();
     let marker = "name=\"_csrf\" value=\"";
     let at = html.find(marker).unwrap() + marker.len();
@@ -266,15 +258,7 @@ async fn admin_pages(gateway: &str, paths: &[&str]) -> Vec<String> {
         .await
         .unwrap();
     assert_eq!(signed_in.status(), 303);
-    let cookie = signed_in
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("mercato_session="))
-        .and_then(|c| c.split(';').next())
-        .unwrap()
-        .to_owned();
+    let cookie = session_pair(&signed_in);
     let mut pages = Vec::new();
     for path in paths {
         let reply = client
@@ -287,4 +271,17 @@ async fn admin_pages(gateway: &str, paths: &[&str]) -> Vec<String> {
         pages.push(reply.text().await.unwrap());
     }
     pages
+}
+
+/// `mercato_session=...` as a reply sets it, for the next request.
+fn session_pair(reply: &reqwest::Response) -> String {
+    reply
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("mercato_session="))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_owned()
 }

@@ -18,7 +18,7 @@ use crate::{
 
 #[derive(Debug, Default, Deserialize)]
 pub struct NextQuery {
-    next: Option<String>,
+    pub next: Option<String>,
 }
 
 /// `GET /account/login`.
@@ -33,16 +33,16 @@ pub async fn login_form(visit: Visit, Query(q): Query<NextQuery>) -> Response {
 #[derive(Debug, Deserialize)]
 pub struct LoginForm {
     #[serde(default)]
-    email: String,
+    pub email: String,
     #[serde(default)]
-    password: String,
-    next: Option<String>,
+    pub password: String,
+    pub next: Option<String>,
 }
 
-/// `POST /account/login`.
-pub async fn login(visit: Visit, CsrfForm(form): CsrfForm<LoginForm>) -> Response {
-    let next = safe_next(form.next.as_deref(), "/account").to_owned();
-    let result: Result<Tokens, ApiError> = visit
+/// The API's tokens for `form`'s email and password; a 401 (wrong
+/// password, unknown or disabled account alike) says so in one sentence.
+pub async fn credentials(visit: &Visit, form: &LoginForm) -> Result<Tokens, ApiError> {
+    visit
         .state
         .api
         .send(
@@ -51,18 +51,22 @@ pub async fn login(visit: Visit, CsrfForm(form): CsrfForm<LoginForm>) -> Respons
             "/api/v1/auth/login",
             &serde_json::json!({"email": form.email.trim(), "password": form.password}),
         )
-        .await;
-    match result {
+        .await
+        .map_err(|e| match e {
+            ApiError::Problem(p) if p.status == 401 => ApiError::Problem(ApiProblem {
+                detail: Some("That email and password do not match an account.".into()),
+                ..p
+            }),
+            other => other,
+        })
+}
+
+/// `POST /account/login`.
+pub async fn login(visit: Visit, CsrfForm(form): CsrfForm<LoginForm>) -> Response {
+    let next = safe_next(form.next.as_deref(), "/account").to_owned();
+    match credentials(&visit, &form).await {
         Ok(tokens) => establish(&visit, tokens, &next).await,
         Err(ApiError::Problem(p)) if p.status < 500 => {
-            let p = if p.status == 401 {
-                ApiProblem {
-                    detail: Some("That email and password do not match an account.".into()),
-                    ..p
-                }
-            } else {
-                p
-            };
             let chrome = visit.chrome().await;
             (
                 StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST),

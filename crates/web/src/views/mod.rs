@@ -41,14 +41,7 @@ pub fn page(chrome: &Chrome, title: &str, extra_head: Option<Markup>, body: Mark
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · " (shop) }
-                link rel="stylesheet" href=(assets::css_path());
-                script src=(assets::js_path()) defer {}
-                @if let Some(extra) = extra_head { (extra) }
-            }
+            (head(&format!("{title} · {shop}"), extra_head))
             body {
                 a.skip href="#main" { "Skip to content" }
                 header.site {
@@ -99,6 +92,21 @@ pub fn page(chrome: &Chrome, title: &str, extra_head: Option<Markup>, body: Mark
                         a href="/docs" { "API" } }
                 }
             }
+        }
+    }
+}
+
+/// The `<head>` of every page, the shop's and the dashboard's: the one
+/// stylesheet and script, and a page's own additions.
+pub fn head(title: &str, extra: Option<Markup>) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) }
+            link rel="stylesheet" href=(assets::css_path());
+            script src=(assets::js_path()) defer {}
+            @if let Some(extra) = extra { (extra) }
         }
     }
 }

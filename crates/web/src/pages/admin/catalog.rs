@@ -371,10 +371,7 @@ async fn category(admin: &Admin, id: &str) -> Result<(Category, Vec<Category>), 
     let all = categories(admin).await?;
     match all.iter().find(|c| c.id == id).cloned() {
         Some(c) => Ok((c, all)),
-        None => Err(admin.failure(
-            &crate::api::ApiError::Problem(ApiProblem::bare(404)),
-            "categories",
-        )),
+        None => Err(admin.not_found("categories")),
     }
 }
 

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::{Admin, form_problem, problem_status};
 use crate::{
     api::ApiError,
-    models::{ApiProblem, Notification, Order, Page, User},
+    models::{Notification, Order, Page, User},
     pages::{CsrfForm, encode, query},
     views::admin::people::{self as view, AccessChange, DeliveryFilters},
 };
@@ -90,7 +90,7 @@ pub async fn access_confirm(
     Query(form): Query<AccessForm>,
 ) -> Response {
     let Some(change) = AccessChange::parse(&form.change) else {
-        return admin.failure(&ApiError::Problem(ApiProblem::bare(404)), "customers");
+        return admin.not_found("customers");
     };
     match admin
         .api()
@@ -111,7 +111,7 @@ pub async fn access(
     CsrfForm(form): CsrfForm<AccessForm>,
 ) -> Response {
     let Some(change) = AccessChange::parse(&form.change) else {
-        return admin.failure(&ApiError::Problem(ApiProblem::bare(404)), "customers");
+        return admin.not_found("customers");
     };
     let body = match change {
         AccessChange::Disable => json!({"disabled": true}),

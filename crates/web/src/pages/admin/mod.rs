@@ -14,13 +14,16 @@ use axum::{
     http::{Method, StatusCode, request::Parts},
     response::{IntoResponse, Redirect, Response},
 };
-use serde::Deserialize;
 
-use super::{CsrfForm, Visit, encode, now, safe_next};
+use super::{
+    CsrfForm, Visit,
+    account::{LoginForm, NextQuery, credentials},
+    encode, now, safe_next,
+};
 use crate::{
     AppState,
     api::{ApiError, Caller},
-    models::{ApiProblem, OrderSummary, Page, Stock, Tokens, User},
+    models::{ApiProblem, OrderSummary, Page, Stock, User},
     session::Auth,
     views::admin::{self as view, AdminChrome, Overview},
 };
@@ -108,6 +111,11 @@ impl Admin {
     /// Leaves a message for the next page.
     pub fn flash(&self, ok: bool, text: impl Into<String>) {
         self.visit.session.flash(ok, text);
+    }
+
+    /// The dashboard's 404 page.
+    pub fn not_found(&self, section: &'static str) -> Response {
+        self.failure(&ApiError::Problem(ApiProblem::bare(404)), section)
     }
 
     /// A page for an API failure that has no form to show it on.
@@ -231,11 +239,6 @@ async fn end_session(visit: &Visit, auth: &Auth) {
     });
 }
 
-#[derive(Deserialize)]
-pub struct NextQuery {
-    next: Option<String>,
-}
-
 /// `GET /admin/login`.
 pub async fn login_form(visit: Visit, Query(q): Query<NextQuery>) -> Response {
     let next = admin_next(q.next.as_deref());
@@ -244,15 +247,6 @@ pub async fn login_form(visit: Visit, Query(q): Query<NextQuery>) -> Response {
     }
     let chrome = sign_in_chrome(&visit);
     view::login(&chrome, "", next, None).into_response()
-}
-
-#[derive(Deserialize)]
-pub struct LoginForm {
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    password: String,
-    next: Option<String>,
 }
 
 /// `POST /admin/login`: only an admin's credentials open the dashboard.
@@ -266,27 +260,8 @@ pub async fn login(visit: Visit, CsrfForm(form): CsrfForm<LoginForm>) -> Respons
         )
             .into_response()
     };
-    let tokens: Tokens = match visit
-        .state
-        .api
-        .send(
-            &visit.anonymous(),
-            Method::POST,
-            "/api/v1/auth/login",
-            &serde_json::json!({"email": form.email.trim(), "password": form.password}),
-        )
-        .await
-    {
+    let tokens = match credentials(&visit, &form).await {
         Ok(tokens) => tokens,
-        Err(ApiError::Problem(p)) if p.status == 401 => {
-            return shown(
-                StatusCode::UNAUTHORIZED,
-                ApiProblem {
-                    detail: Some("That email and password do not match an account.".into()),
-                    ..p
-                },
-            );
-        }
         Err(ApiError::Problem(p)) if p.status < 500 => {
             return shown(problem_status(&p), p);
         }

@@ -141,14 +141,21 @@ async fn payments(admin: &Admin, order_id: &str) -> Result<Vec<Payment>, ApiErro
         .map(|p| p.items)
 }
 
+/// The order and its payments, read together; a failure is its page.
+async fn order_and_payments(admin: &Admin, id: &str) -> Result<(Order, Vec<Payment>), Response> {
+    match tokio::join!(order(admin, id), payments(admin, id)) {
+        (Ok(order), Ok(payments)) => Ok((order, payments)),
+        (Err(e), _) | (_, Err(e)) => Err(admin.failure(&e, "orders")),
+    }
+}
+
 /// `GET /admin/orders/{id}`.
 pub async fn show(admin: Admin, Path(id): Path<String>) -> Response {
-    let (order, payments) = tokio::join!(order(&admin, &id), payments(&admin, &id));
-    match (order, payments) {
-        (Ok(order), Ok(payments)) => {
+    match order_and_payments(&admin, &id).await {
+        Ok((order, payments)) => {
             view::show(&admin.chrome("orders"), &order, &payments).into_response()
         }
-        (Err(e), _) | (_, Err(e)) => admin.failure(&e, "orders"),
+        Err(page) => page,
     }
 }
 
@@ -171,12 +178,11 @@ pub fn remaining(payment: &Payment) -> crate::models::Money {
 /// `GET /admin/orders/{id}/{action}`: the confirmation page.
 pub async fn confirm(admin: Admin, Path((id, action)): Path<(String, String)>) -> Response {
     let Some(action) = Action::parse(&action) else {
-        return admin.failure(&ApiError::Problem(ApiProblem::bare(404)), "orders");
+        return admin.not_found("orders");
     };
-    let (order, payments) = tokio::join!(order(&admin, &id), payments(&admin, &id));
-    let (order, payments) = match (order, payments) {
-        (Ok(o), Ok(p)) => (o, p),
-        (Err(e), _) | (_, Err(e)) => return admin.failure(&e, "orders"),
+    let (order, payments) = match order_and_payments(&admin, &id).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
     let payment = refundable(&payments);
     let form = ActionForm {
@@ -204,12 +210,11 @@ pub async fn act(
     CsrfForm(form): CsrfForm<ActionForm>,
 ) -> Response {
     let Some(action) = Action::parse(&action) else {
-        return admin.failure(&ApiError::Problem(ApiProblem::bare(404)), "orders");
+        return admin.not_found("orders");
     };
-    let (order, payments) = tokio::join!(order(&admin, &id), payments(&admin, &id));
-    let (order, payments) = match (order, payments) {
-        (Ok(o), Ok(p)) => (o, p),
-        (Err(e), _) | (_, Err(e)) => return admin.failure(&e, "orders"),
+    let (order, payments) = match order_and_payments(&admin, &id).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
     let payment = refundable(&payments);
     let result = match action {

@@ -8,9 +8,8 @@ pub mod people;
 
 use maud::{DOCTYPE, Markup, html};
 
-use super::{Field, csrf, form_problem, money};
+use super::{Field, csrf, form_problem, head, money};
 use crate::{
-    assets,
     models::{ApiProblem, Money, OrderSummary, Stock},
     pages::admin::signals::Signals,
     session::Flash,
@@ -48,14 +47,7 @@ pub fn page(chrome: &AdminChrome, title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="robots" content="noindex";
-                title { (title) " · " (shop) " admin" }
-                link rel="stylesheet" href=(assets::css_path());
-                script src=(assets::js_path()) defer {}
-            }
+            (head(&format!("{title} · {shop} admin"), Some(html! { meta name="robots" content="noindex"; })))
             body.admin {
                 a.skip href="#main" { "Skip to content" }
                 header.site {
