@@ -1,0 +1,6 @@
+//! Pricing rules without I/O: the totals, and what makes a promotion,
+//! shipping option or tax rate valid and applicable.
+
+pub mod promotion;
+pub mod rules;
+pub mod totals;
