@@ -2,5 +2,6 @@
 //! shipping option or tax rate valid and applicable.
 
 pub mod promotion;
+pub mod quote;
 pub mod rules;
 pub mod totals;
