@@ -17,6 +17,10 @@ pub struct CartConfig {
     pub catalog_url: Option<String>,
     /// Timeout of a call to the catalog, in milliseconds.
     pub catalog_timeout_ms: u64,
+    /// Pricing's base URL, when pricing runs in another process.
+    pub pricing_url: Option<String>,
+    /// Timeout of a call to pricing, in milliseconds.
+    pub pricing_timeout_ms: u64,
 }
 
 impl CartConfig {
@@ -34,11 +38,20 @@ impl CartConfig {
             (50..=30_000).contains(&self.catalog_timeout_ms),
             "cart.catalog_timeout_ms must be within 50..=30000"
         );
-        if let Some(url) = &self.catalog_url {
-            anyhow::ensure!(
-                url.starts_with("http://") || url.starts_with("https://"),
-                "cart.catalog_url must be an http(s) URL"
-            );
+        anyhow::ensure!(
+            (50..=30_000).contains(&self.pricing_timeout_ms),
+            "cart.pricing_timeout_ms must be within 50..=30000"
+        );
+        for (key, url) in [
+            ("cart.catalog_url", &self.catalog_url),
+            ("cart.pricing_url", &self.pricing_url),
+        ] {
+            if let Some(url) = url {
+                anyhow::ensure!(
+                    url.starts_with("http://") || url.starts_with("https://"),
+                    "{key} must be an http(s) URL"
+                );
+            }
         }
         if let Some(url) = &self.database_url {
             platform::db::check_url("cart.database_url", url)?;

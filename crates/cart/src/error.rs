@@ -6,6 +6,8 @@
 //! | CRT-0002 | 409 | not enough stock; `available` says how many are |
 //! | CRT-0003 | 503 | the catalog cannot be reached |
 //! | CRT-0004 | 409 | the variant (or guest cart) is priced in another currency than the cart |
+//! | CRT-0005 | 503 | pricing cannot be reached |
+//! | CRT-0006 | 422 | a promotion code cannot apply; the type says why (`promotions/expired`, ...) |
 
 use axum::{
     http::StatusCode,
@@ -39,6 +41,19 @@ pub enum CartError {
     /// The catalog did not answer.
     #[error("catalog unavailable: {0}")]
     CatalogUnavailable(String),
+    /// Pricing did not answer.
+    #[error("pricing unavailable: {0}")]
+    PricingUnavailable(String),
+    /// A code that cannot apply.
+    #[error("code {code}: {message}")]
+    CodeRefused {
+        /// The code, upper-cased.
+        code: String,
+        /// The problem type's slug after `promotions/`.
+        reason: String,
+        /// What the customer reads.
+        message: String,
+    },
     /// A problem the shared plumbing decided (shared validation,
     /// idempotency): answered as it is, whatever its status.
     #[error("{}", .0.title)]
@@ -103,6 +118,30 @@ impl IntoResponse for CartError {
                     Problem::unavailable("The catalog cannot be reached; try again shortly.");
                 problem.code = "CRT-0003".into();
                 problem.retry_after = Some(5);
+                problem
+            }
+            Self::PricingUnavailable(detail) => {
+                tracing::warn!(error.message = %detail, "pricing unavailable");
+                let mut problem =
+                    Problem::unavailable("Prices cannot be computed right now; try again shortly.");
+                problem.code = "CRT-0005".into();
+                problem.retry_after = Some(5);
+                problem
+            }
+            Self::CodeRefused {
+                code,
+                reason,
+                message,
+            } => {
+                let mut problem = Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &format!("promotions/{reason}"),
+                    "CRT-0006",
+                    "The code cannot be applied",
+                )
+                .detail(format!("{code} {message}."))
+                .with("promotion_code", code);
+                problem.errors = vec![FieldError::new("code", message)];
                 problem
             }
             Self::Problem(problem) => *problem,

@@ -2,7 +2,8 @@
 //!
 //! Owns carts (guest carts keyed by their random id, customer carts bound to
 //! the token's subject) and their lines with a price snapshot taken from the
-//! catalog, never from the client. Consumes `product.updated` to refresh
+//! catalog, never from the client, priced (promotions, discount) by the
+//! pricing service. Consumes `product.updated` to refresh
 //! those snapshots; publishes nothing.
 //! Error codes `CRT-*` (see [`error`]).
 
@@ -33,5 +34,10 @@ pub fn migrator(_backend: platform::db::Backend) -> Migrator {
             include_str!("../migrations/20261126400000_create_cart.sql"),
         ),
         eventbus::inbox::MIGRATION,
+        (
+            20_261_204_200_000,
+            "cart promotion code",
+            include_str!("../migrations/20261204200000_cart_promotion_code.sql"),
+        ),
     ])
 }

@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use contracts::clients::{
     cart::CartClient,
     catalog::{CatalogClient, HttpCatalog},
+    pricing::{HttpPricing, PricingClient},
 };
 use runtime::{Context, Module, Periodic};
 
@@ -14,8 +15,9 @@ use crate::{CartConfig, CartService, NAME, client::InProcessCart, events, http, 
 /// The path prefixes the service owns.
 pub const ROUTES: &[&str] = &["/api/v1/carts"];
 
-/// Opens and migrates the database, reads the catalog in-process when it
-/// runs here (else over HTTP, found through etcd or `cart.catalog_url`),
+/// Opens and migrates the database, reads the catalog and prices carts
+/// in-process when they run here (else over HTTP, found through etcd or
+/// `cart.catalog_url` / `cart.pricing_url`),
 /// and offers the cart in-process (`Arc<dyn CartClient>`) to orders.
 pub async fn build(cfg: &CartConfig, ctx: &mut Context) -> anyhow::Result<Module> {
     let db = ctx
@@ -30,7 +32,21 @@ pub async fn build(cfg: &CartConfig, ctx: &mut Context) -> anyhow::Result<Module
             Ok(Arc::new(HttpCatalog::new(endpoints, timeout)?))
         },
     )?;
-    let service = Arc::new(CartService::new(db.clone(), cfg.clone(), catalog));
+    let pricing = ctx.peer::<Arc<dyn PricingClient>>(
+        "pricing",
+        cfg.pricing_url.clone(),
+        "cart.pricing_url",
+        |endpoints| {
+            let timeout = Duration::from_millis(cfg.pricing_timeout_ms);
+            Ok(Arc::new(HttpPricing::new(endpoints, timeout)?))
+        },
+    )?;
+    let service = Arc::new(CartService::new(
+        db.clone(),
+        cfg.clone(),
+        catalog,
+        pricing,
+    ));
     let client: Arc<dyn CartClient> = Arc::new(InProcessCart(service.clone()));
     ctx.offer(client);
     let verifier = ctx.verifier(NAME)?;

@@ -14,6 +14,8 @@ pub struct Cart {
     pub customer_id: Option<Uuid>,
     /// ISO 4217 code of every line.
     pub currency: String,
+    /// The promotion code applied, upper-cased.
+    pub promotion_code: Option<String>,
     /// Unix ms.
     pub updated_at: i64,
 }
@@ -39,6 +41,7 @@ fn cart(row: &AnyRow) -> Result<Cart, sqlx::Error> {
         // A stored owner that is not a UUID is corruption, never a guest cart.
         customer_id: platform::db::optional_uuid_column(row, "cart.customer_id")?,
         currency: row.try_get("currency")?,
+        promotion_code: row.try_get("promotion_code")?,
         updated_at: row.try_get("updated_at")?,
     })
 }
@@ -46,7 +49,7 @@ fn cart(row: &AnyRow) -> Result<Cart, sqlx::Error> {
 /// The cart with this id.
 pub async fn find<'c>(ex: impl Exec<'c>, cart_id: Uuid) -> Result<Option<Cart>, sqlx::Error> {
     let row = sqlx::query(
-        "select cart_id, customer_id, currency, updated_at from cart where cart_id = $1",
+        "select cart_id, customer_id, currency, promotion_code, updated_at from cart where cart_id = $1",
     )
     .bind(cart_id.to_string())
     .fetch_optional(ex)
@@ -60,7 +63,7 @@ pub async fn find_by_customer<'c>(
     customer: Uuid,
 ) -> Result<Option<Cart>, sqlx::Error> {
     let row = sqlx::query(
-        "select cart_id, customer_id, currency, updated_at from cart where customer_id = $1",
+        "select cart_id, customer_id, currency, promotion_code, updated_at from cart where customer_id = $1",
     )
     .bind(customer.to_string())
     .fetch_optional(ex)
@@ -99,6 +102,23 @@ pub async fn lock(
         .bind(cart_id.to_string())
         .bind(now)
         .execute(tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Sets (or with None clears) the cart's promotion code; false when there
+/// is no such cart.
+pub async fn set_code<'c>(
+    ex: impl Exec<'c>,
+    cart_id: Uuid,
+    code: Option<&str>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("update cart set promotion_code = $2, updated_at = $3 where cart_id = $1")
+        .bind(cart_id.to_string())
+        .bind(code.map(str::to_owned))
+        .bind(now)
+        .execute(ex)
         .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -7,6 +7,7 @@ use catalog::CatalogConfig;
 use eventbus::EventBusConfig;
 use notifications::NotificationsConfig;
 use orders::OrdersConfig;
+use pricing::PricingConfig;
 use payments::PaymentsConfig;
 use platform::config::{AuthConfig, DatabaseConfig, DiscoveryConfig, HttpConfig, TelemetryConfig};
 use serde::Deserialize;
@@ -44,6 +45,8 @@ pub struct Config {
     pub users: UsersConfig,
     /// `[catalog]`
     pub catalog: CatalogConfig,
+    /// `[pricing]`
+    pub pricing: PricingConfig,
     /// `[cart]`
     pub cart: CartConfig,
     /// `[orders]`
@@ -74,6 +77,7 @@ impl Config {
         self.discovery.validate()?;
         self.users.validate()?;
         self.catalog.validate()?;
+        self.pricing.validate()?;
         self.cart.validate()?;
         self.orders.validate()?;
         self.payments.validate()?;
@@ -95,6 +99,7 @@ impl Config {
                 &self.users.demo_customer_password,
             ),
             ("catalog.database_url", &self.catalog.database_url),
+            ("pricing.database_url", &self.pricing.database_url),
             ("cart.database_url", &self.cart.database_url),
             ("orders.database_url", &self.orders.database_url),
             ("payments.database_url", &self.payments.database_url),

@@ -13,6 +13,8 @@ pub enum Target {
     Users,
     /// Categories, products, inventory, reservations.
     Catalog,
+    /// Shipping options, tax rates, promotions; every total.
+    Pricing,
     /// Guest and customer carts.
     Cart,
     /// Checkout, order status and history.
@@ -30,6 +32,7 @@ impl Target {
     pub const SERVICES: &[Target] = &[
         Target::Users,
         Target::Catalog,
+        Target::Pricing,
         Target::Cart,
         Target::Orders,
         Target::Payments,
@@ -40,6 +43,7 @@ impl Target {
     pub const ALL: &[Target] = &[
         Target::Users,
         Target::Catalog,
+        Target::Pricing,
         Target::Cart,
         Target::Orders,
         Target::Payments,
@@ -52,6 +56,7 @@ impl Target {
         match self {
             Self::Users => "users",
             Self::Catalog => "catalog",
+            Self::Pricing => pricing::NAME,
             Self::Cart => "cart",
             Self::Orders => "orders",
             Self::Payments => "payments",
@@ -65,6 +70,7 @@ impl Target {
         match self {
             Self::Users => users::module::ROUTES,
             Self::Catalog => catalog::module::ROUTES,
+            Self::Pricing => pricing::module::ROUTES,
             Self::Cart => cart::module::ROUTES,
             Self::Orders => orders::module::ROUTES,
             Self::Payments => payments::module::ROUTES,
@@ -79,6 +85,7 @@ impl Target {
         Ok(Some(match self {
             Self::Users => users::module::build(&cfg.users, ctx).await?,
             Self::Catalog => catalog::module::build(&cfg.catalog, ctx).await?,
+            Self::Pricing => pricing::module::build(&cfg.pricing, ctx).await?,
             Self::Cart => cart::module::build(&cfg.cart, ctx).await?,
             Self::Orders => orders::module::build(&cfg.orders, ctx).await?,
             Self::Payments => payments::module::build(&cfg.payments, ctx).await?,
@@ -93,6 +100,7 @@ impl Target {
         Some(match self {
             Self::Users => (cfg.users.database_url.as_ref(), users::migrator),
             Self::Catalog => (cfg.catalog.database_url.as_ref(), catalog::migrator),
+            Self::Pricing => (cfg.pricing.database_url.as_ref(), pricing::migrator),
             Self::Cart => (cfg.cart.database_url.as_ref(), cart::migrator),
             Self::Orders => (cfg.orders.database_url.as_ref(), orders::migrator),
             Self::Payments => (cfg.payments.database_url.as_ref(), payments::migrator),

@@ -14,6 +14,10 @@ pub struct OrdersConfig {
     pub cart_url: Option<String>,
     /// Timeout of a call to the cart, in milliseconds.
     pub cart_timeout_ms: u64,
+    /// Pricing's base URL, when pricing runs in another process.
+    pub pricing_url: Option<String>,
+    /// Timeout of a call to pricing, in milliseconds.
+    pub pricing_timeout_ms: u64,
     /// Providers customers may choose (those payments has enabled).
     pub payment_providers: Vec<String>,
 }
@@ -24,6 +28,10 @@ impl OrdersConfig {
         anyhow::ensure!(
             (50..=30_000).contains(&self.cart_timeout_ms),
             "orders.cart_timeout_ms must be within 50..=30000"
+        );
+        anyhow::ensure!(
+            (50..=30_000).contains(&self.pricing_timeout_ms),
+            "orders.pricing_timeout_ms must be within 50..=30000"
         );
         anyhow::ensure!(
             !self.payment_providers.is_empty(),

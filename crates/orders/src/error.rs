@@ -5,6 +5,8 @@
 //! | ORD-0001 | 404 | no such order or cart (or not the caller's) |
 //! | ORD-0002 | 409 | the order's status does not allow this; `current_status` says which it is |
 //! | ORD-0003 | 503 | the cart cannot be reached |
+//! | ORD-0004 | 503 | pricing (or its tax provider) cannot be reached |
+//! | ORD-0005 | 422 | the cart's promotion code cannot apply; the type says why (`promotions/used-up`, ...) |
 
 use axum::{
     http::StatusCode,
@@ -32,6 +34,19 @@ pub enum OrderError {
     /// The cart did not answer.
     #[error("cart unavailable: {0}")]
     CartUnavailable(String),
+    /// Pricing did not answer.
+    #[error("pricing unavailable: {0}")]
+    PricingUnavailable(String),
+    /// A promotion of the cart cannot apply.
+    #[error("code {code}: {message}")]
+    CodeRefused {
+        /// The code, upper-cased (or the automatic promotion's id).
+        code: String,
+        /// The problem type's slug after `promotions/`.
+        reason: String,
+        /// What the customer reads.
+        message: String,
+    },
     /// Anything else.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -83,6 +98,33 @@ impl IntoResponse for OrderError {
                     Problem::unavailable("The cart cannot be reached; try again shortly.");
                 problem.code = "ORD-0003".into();
                 problem.retry_after = Some(5);
+                problem
+            }
+            Self::PricingUnavailable(detail) => {
+                tracing::warn!(error.message = %detail, "pricing unavailable");
+                let mut problem = Problem::unavailable(
+                    "The order's total cannot be computed right now; nothing was charged. Try again shortly.",
+                );
+                problem.code = "ORD-0004".into();
+                problem.retry_after = Some(5);
+                problem
+            }
+            Self::CodeRefused {
+                code,
+                reason,
+                message,
+            } => {
+                let mut problem = Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &format!("promotions/{reason}"),
+                    "ORD-0005",
+                    "The code cannot be applied",
+                )
+                .detail(format!(
+                    "{code} {message}; remove it from the cart to order without it."
+                ))
+                .with("promotion_code", code);
+                problem.errors = vec![FieldError::new("code", message)];
                 problem
             }
             Self::Unexpected(e) => Problem::unexpected(&e),

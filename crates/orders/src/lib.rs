@@ -34,5 +34,10 @@ pub fn migrator(_backend: platform::db::Backend) -> Migrator {
         eventbus::outbox::MIGRATION,
         eventbus::inbox::MIGRATION,
         platform::idempotency::MIGRATION,
+        (
+            20_261_204_300_000,
+            "order pricing",
+            include_str!("../migrations/20261204300000_order_pricing.sql"),
+        ),
     ])
 }

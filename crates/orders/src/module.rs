@@ -5,7 +5,10 @@ use std::{sync::Arc, time::Duration};
 use anyhow::Context as _;
 use contracts::{
     checkout::OfferedPaymentProviders,
-    clients::cart::{CartClient, HttpCart},
+    clients::{
+        cart::{CartClient, HttpCart},
+        pricing::{HttpPricing, PricingClient},
+    },
 };
 use runtime::{Context, Module, Periodic};
 
@@ -14,8 +17,9 @@ use crate::{NAME, OrdersConfig, OrdersService, events, http, migrator};
 /// The path prefixes the service owns.
 pub const ROUTES: &[&str] = &["/api/v1/orders"];
 
-/// Opens and migrates the database and reads carts in-process when cart
-/// runs here (else over HTTP, found through etcd or `orders.cart_url`).
+/// Opens and migrates the database, reads carts and prices orders
+/// in-process when cart and pricing run here (else over HTTP, found through
+/// etcd or `orders.cart_url` / `orders.pricing_url`).
 /// Offers its payment providers, which payments checks it has enabled.
 pub async fn build(cfg: &OrdersConfig, ctx: &mut Context) -> anyhow::Result<Module> {
     let db = ctx
@@ -30,10 +34,20 @@ pub async fn build(cfg: &OrdersConfig, ctx: &mut Context) -> anyhow::Result<Modu
             Ok(Arc::new(HttpCart::new(endpoints, timeout)?))
         },
     )?;
+    let pricing = ctx.peer::<Arc<dyn PricingClient>>(
+        "pricing",
+        cfg.pricing_url.clone(),
+        "orders.pricing_url",
+        |endpoints| {
+            let timeout = Duration::from_millis(cfg.pricing_timeout_ms);
+            Ok(Arc::new(HttpPricing::new(endpoints, timeout)?))
+        },
+    )?;
     let service = Arc::new(OrdersService::new(
         db.clone(),
         cfg.clone(),
         cart,
+        pricing,
         platform::idempotency::in_flight_lease(Duration::from_secs(ctx.http.request_timeout_secs)),
     ));
     ctx.offer(OfferedPaymentProviders(cfg.payment_providers.clone()));

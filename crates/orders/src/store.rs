@@ -62,7 +62,7 @@ fn history_json(history: &[HistoryEntry]) -> Vec<HistoryJson> {
 
 const COLUMNS: &str = "order_id, number, customer_id, email, status, payment_status, cancel_reason, \
     currency, subtotal, shipping_total, tax_total, total, items, shipping_address, payment_provider, \
-    payment_id, tracking, history, version, created_at, updated_at";
+    payment_id, tracking, history, version, created_at, updated_at, discount_total, shipping_option, promotions";
 
 fn order(row: &AnyRow) -> Result<Order, sqlx::Error> {
     let status: String = row.try_get("status")?;
@@ -99,10 +99,16 @@ fn order(row: &AnyRow) -> Result<Order, sqlx::Error> {
         email: row.try_get("email")?,
         currency: row.try_get("currency")?,
         subtotal: row.try_get("subtotal")?,
+        discount_total: row.try_get("discount_total")?,
         shipping_total: row.try_get("shipping_total")?,
         tax_total: row.try_get("tax_total")?,
         total: row.try_get("total")?,
         items: parse("items", &row.try_get::<String, _>("items")?)?,
+        shipping_option: row
+            .try_get::<Option<String>, _>("shipping_option")?
+            .map(|raw| parse("shipping_option", &raw))
+            .transpose()?,
+        promotions: parse("promotions", &row.try_get::<String, _>("promotions")?)?,
         // Stored after validation: taken as it is, even if rules tighten later.
         shipping_address: Address {
             name: address.name,
@@ -156,7 +162,7 @@ pub async fn insert<'c>(ex: impl Exec<'c>, o: &Order) -> Result<(), sqlx::Error>
     let l = &o.lifecycle;
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "insert into orders ({COLUMNS}) values \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
     )))
     .bind(o.id.to_string())
     .bind(&o.number)
@@ -179,8 +185,95 @@ pub async fn insert<'c>(ex: impl Exec<'c>, o: &Order) -> Result<(), sqlx::Error>
     .bind(o.version)
     .bind(o.created_at)
     .bind(o.updated_at)
+    .bind(o.discount_total)
+    .bind(o.shipping_option.as_ref().map(json).transpose()?)
+    .bind(json(&o.promotions)?)
     .execute(ex)
     .await?;
+    Ok(())
+}
+
+/// Which limit stopped a use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsedUp {
+    /// `usage_limit`.
+    Total,
+    /// `usage_limit_per_customer`.
+    ForCustomer,
+}
+
+/// Takes one use of each of the order's limited promotions, or none: a
+/// conditional upsert per limit (`used < limit`, or nothing is returned),
+/// which under concurrent placings lets exactly `limit` of them through on
+/// both engines (PostgreSQL re-checks the condition on the row it waited
+/// for; SQLite has one writer). Call in the placing transaction, which the
+/// caller rolls back on `Err`.
+pub async fn take_uses(
+    tx: &mut sqlx::AnyConnection,
+    o: &Order,
+    customer_key: &str,
+) -> Result<Result<(), (Uuid, UsedUp)>, sqlx::Error> {
+    for p in &o.promotions {
+        if let Some(limit) = p.usage_limit {
+            let taken = sqlx::query(
+                "insert into promotion_uses (promotion_id, used) select $1, 1 where $2 >= 1 \
+                 on conflict (promotion_id) do update set used = promotion_uses.used + 1 \
+                 where promotion_uses.used < $2 returning used",
+            )
+            .bind(p.promotion_id.to_string())
+            .bind(limit)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if taken.is_none() {
+                return Ok(Err((p.promotion_id, UsedUp::Total)));
+            }
+        }
+        if let Some(limit) = p.usage_limit_per_customer {
+            let taken = sqlx::query(
+                "insert into promotion_customer_uses (promotion_id, customer_key, used) select $1, $2, 1 where $3 >= 1 \
+                 on conflict (promotion_id, customer_key) do update set used = promotion_customer_uses.used + 1 \
+                 where promotion_customer_uses.used < $3 returning used",
+            )
+            .bind(p.promotion_id.to_string())
+            .bind(customer_key)
+            .bind(limit)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if taken.is_none() {
+                return Ok(Err((p.promotion_id, UsedUp::ForCustomer)));
+            }
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// Gives back the uses [`take_uses`] took for a cancelled order. Call in
+/// the cancelling transaction (an order is cancelled once).
+pub async fn release_uses(
+    tx: &mut sqlx::AnyConnection,
+    o: &Order,
+    customer_key: &str,
+) -> Result<(), sqlx::Error> {
+    for p in &o.promotions {
+        if p.usage_limit.is_some() {
+            sqlx::query(
+                "update promotion_uses set used = used - 1 where promotion_id = $1 and used > 0",
+            )
+            .bind(p.promotion_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        if p.usage_limit_per_customer.is_some() {
+            sqlx::query(
+                "update promotion_customer_uses set used = used - 1 \
+                 where promotion_id = $1 and customer_key = $2 and used > 0",
+            )
+            .bind(p.promotion_id.to_string())
+            .bind(customer_key)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
     Ok(())
 }
 

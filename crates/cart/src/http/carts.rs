@@ -8,13 +8,16 @@ use axum::{
 use platform::{
     Problem,
     auth::{AuthUser, MaybeAuthUser},
-    http::extract::{MaybeJson, ValidJson},
+    http::extract::{MaybeJson, ValidJson, ValidQuery},
 };
 use uuid::Uuid;
 
 use super::{
     CartState,
-    dto::{AddItemIn, CartIn, CartOut, CheckoutIn, QuantityIn},
+    dto::{
+        AddItemIn, CartIn, CartOut, CartShippingOption, CartShippingOptions, CheckoutIn, CodeIn,
+        CountryQuery, QuantityIn,
+    },
 };
 use crate::{
     error::{CartError, Result},
@@ -131,6 +134,69 @@ pub(super) async fn remove_item(
         .service
         .remove(cart_id, caller.as_ref(), item_id)
         .await?)
+}
+
+/// Apply a promotion code (it replaces any other code on the cart).
+#[utoipa::path(post, path = "/api/v1/carts/{id}/promotions", tag = "cart", security((), ("bearer" = [])), params(("id" = Uuid, Path)), request_body = CodeIn,
+    responses((status = 200, body = CartOut), (status = 404, body = Problem),
+              (status = 422, body = Problem, description = "the code cannot apply: the type says why (`promotions/unknown`, `inactive`, `not-started`, `expired`, `minimum-not-met`, `used-up`, `used-up-for-customer`, `currency-mismatch`)"),
+              (status = 503, body = Problem, description = "pricing unavailable")))]
+pub(super) async fn apply_promotion(
+    State(state): State<CartState>,
+    MaybeAuthUser(caller): MaybeAuthUser,
+    Path(cart_id): Path<String>,
+    ValidJson(body): ValidJson<CodeIn>,
+) -> Result<Json<CartOut>> {
+    out(state
+        .service
+        .apply_code(id(&cart_id, "cart")?, caller.as_ref(), &body.code)
+        .await?)
+}
+
+/// Take a promotion code off the cart.
+#[utoipa::path(delete, path = "/api/v1/carts/{id}/promotions/{code}", tag = "cart", security((), ("bearer" = [])), params(("id" = Uuid, Path), ("code" = String, Path)),
+    responses((status = 200, body = CartOut), (status = 404, body = Problem)))]
+pub(super) async fn remove_promotion(
+    State(state): State<CartState>,
+    MaybeAuthUser(caller): MaybeAuthUser,
+    Path((cart_id, code)): Path<(String, String)>,
+) -> Result<Json<CartOut>> {
+    out(state
+        .service
+        .remove_code(id(&cart_id, "cart")?, caller.as_ref(), &code)
+        .await?)
+}
+
+/// The shipping options to a country, each at its price for this cart.
+#[utoipa::path(get, path = "/api/v1/carts/{id}/shipping-options", tag = "cart", security((), ("bearer" = [])), params(("id" = Uuid, Path), CountryQuery),
+    responses((status = 200, body = CartShippingOptions), (status = 404, body = Problem), (status = 422, body = Problem, description = "no or a bad country"),
+              (status = 503, body = Problem, description = "pricing unavailable")))]
+pub(super) async fn shipping_options(
+    State(state): State<CartState>,
+    MaybeAuthUser(caller): MaybeAuthUser,
+    Path(cart_id): Path<String>,
+    ValidQuery(query): ValidQuery<CountryQuery>,
+) -> Result<Json<CartShippingOptions>> {
+    let cart_id = id(&cart_id, "cart")?;
+    let country = query
+        .country
+        .ok_or_else(|| CartError::field("country", "is required"))?;
+    let options = state
+        .service
+        .shipping_options(cart_id, caller.as_ref(), &country)
+        .await?;
+    Ok(Json(CartShippingOptions {
+        items: options
+            .into_iter()
+            .map(|o| CartShippingOption {
+                id: o.id,
+                name: o.name,
+                price: o.price,
+                min_days: o.min_days,
+                max_days: o.max_days,
+            })
+            .collect(),
+    }))
 }
 
 /// Merge a guest cart into the customer's active cart; the guest cart is gone afterwards.

@@ -81,6 +81,52 @@ pub struct ItemOut {
     pub line_total: Money,
 }
 
+/// A promotion applied to a cart.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppliedOut {
+    /// Its code, or null for an automatic promotion.
+    pub code: Option<String>,
+    /// The promotion.
+    pub promotion_id: Uuid,
+    /// What it takes off (0 for free shipping).
+    pub discount: Money,
+}
+
+/// `POST /carts/{id}/promotions`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeIn {
+    /// The code, in any case.
+    #[schema(min_length = 1, max_length = 50)]
+    pub code: String,
+}
+
+/// `GET /carts/{id}/shipping-options`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CountryQuery {
+    /// ISO 3166-1 alpha-2 code of the destination.
+    pub country: Option<String>,
+}
+
+/// A shipping option priced for a cart (amounts in minor units, as in
+/// API.md's Pricing section).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CartShippingOption {
+    pub id: Uuid,
+    pub name: String,
+    /// Its price for this cart, minor units (0 once its `free_over` is reached).
+    pub price: i64,
+    pub min_days: Option<i64>,
+    pub max_days: Option<i64>,
+}
+
+/// `{items}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CartShippingOptions {
+    pub items: Vec<CartShippingOption>,
+}
+
 /// A cart.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CartOut {
@@ -94,8 +140,17 @@ pub struct CartOut {
     pub items: Vec<ItemOut>,
     /// Sum of line totals.
     pub subtotal: Money,
-    /// Equals subtotal until discounts exist.
+    /// The promotions that apply now: automatic ones, then the code's.
+    pub promotions: Vec<AppliedOut>,
+    /// What they take off.
+    pub discount_total: Money,
+    /// subtotal - discount_total (shipping and tax come with the address,
+    /// when the order is placed).
     pub total: Money,
+    /// The code the customer applied, upper-cased, also while it does not
+    /// apply (then it is missing from `promotions`, and placing the order
+    /// says why).
+    pub promotion_code: Option<String>,
     /// Units in the cart.
     pub item_count: i64,
     /// Last change.
@@ -111,6 +166,12 @@ impl TryFrom<CartView> for CartOut {
         let subtotal =
             platform::money::subtotal(view.items.iter().map(|i| (i.quantity, i.unit_price)))
                 .ok_or_else(|| anyhow::anyhow!("cart total overflows"))?;
+        let quote = view.quote;
+        anyhow::ensure!(
+            quote.subtotal == subtotal,
+            "pricing's subtotal {} is not the cart's {subtotal}",
+            quote.subtotal
+        );
         let items = view
             .items
             .into_iter()
@@ -134,7 +195,18 @@ impl TryFrom<CartView> for CartOut {
             item_count: items.iter().map(|i| i.quantity).sum(),
             items,
             subtotal: Money::new(subtotal, &currency),
-            total: Money::new(subtotal, &currency),
+            promotions: quote
+                .promotions
+                .into_iter()
+                .map(|p| AppliedOut {
+                    code: p.code,
+                    promotion_id: p.promotion_id,
+                    discount: Money::new(p.discount, &currency),
+                })
+                .collect(),
+            discount_total: Money::new(quote.discount_total, &currency),
+            total: Money::new(quote.total, &currency),
+            promotion_code: view.cart.promotion_code,
             currency,
             updated_at: from_millis(view.cart.updated_at),
         })

@@ -28,6 +28,7 @@ impl CartService {
             id: Uuid::new_v4(),
             customer_id: caller.map(|c| c.id),
             currency,
+            promotion_code: None,
             updated_at: now_millis(),
         };
         match store::insert(self.db.pool(), &cart).await {
@@ -35,6 +36,7 @@ impl CartService {
                 CartView {
                     cart,
                     items: Vec::new(),
+                    quote: empty_quote(),
                 },
                 true,
             )),
@@ -80,6 +82,7 @@ impl CartService {
             id: cart.id.into(),
             customer_id: cart.customer_id.map(Into::into),
             currency: cart.currency,
+            promotion_code: cart.promotion_code,
             items: items
                 .into_iter()
                 .map(|i| CartLine {

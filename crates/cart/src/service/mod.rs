@@ -7,6 +7,7 @@ use contracts::clients::{
     ClientError,
     cart::{CartLine, CartSnapshot, OrderedUnits},
     catalog::{CatalogClient, VariantInfo},
+    pricing::{PriceQuote, PricingClient, QuoteLine, QuoteRequest, Refused},
 };
 use platform::{auth::AuthUser, db::Db, time::now_millis};
 use uuid::Uuid;
@@ -21,14 +22,18 @@ use crate::{
 mod carts;
 mod checkout;
 mod lines;
+mod promotions;
 
-/// A cart with its lines.
+/// A cart with its lines, priced.
 #[derive(Debug, Clone)]
 pub struct CartView {
     /// The cart.
     pub cart: Cart,
     /// Its lines.
     pub items: Vec<Item>,
+    /// Its totals and the promotions that apply now (no shipping or tax:
+    /// the destination is not known yet).
+    pub quote: PriceQuote,
 }
 
 /// The cart service.
@@ -36,6 +41,7 @@ pub struct CartService {
     db: Db,
     cfg: CartConfig,
     catalog: Arc<dyn CatalogClient>,
+    pricing: Arc<dyn PricingClient>,
 }
 
 impl std::fmt::Debug for CartService {
@@ -45,14 +51,78 @@ impl std::fmt::Debug for CartService {
 }
 
 impl CartService {
-    /// The service over a migrated database, reading the catalog through `catalog`.
-    pub fn new(db: Db, cfg: CartConfig, catalog: Arc<dyn CatalogClient>) -> Self {
-        Self { db, cfg, catalog }
+    /// The service over a migrated database, reading the catalog through
+    /// `catalog` and pricing carts through `pricing`.
+    pub fn new(
+        db: Db,
+        cfg: CartConfig,
+        catalog: Arc<dyn CatalogClient>,
+        pricing: Arc<dyn PricingClient>,
+    ) -> Self {
+        Self {
+            db,
+            cfg,
+            catalog,
+            pricing,
+        }
     }
 
     async fn view(&self, cart: Cart) -> Result<CartView> {
         let items = store::items(self.db.pool(), cart.id).await?;
-        Ok(CartView { cart, items })
+        let quote = self.price(&cart, &items).await?;
+        Ok(CartView { cart, items, quote })
+    }
+
+    /// What pricing is asked for this cart, with `code`.
+    fn quote_request(cart: &Cart, items: &[Item], code: Option<&str>) -> QuoteRequest {
+        QuoteRequest {
+            currency: cart.currency.clone(),
+            lines: items
+                .iter()
+                .map(|i| QuoteLine {
+                    quantity: i.quantity,
+                    unit_price: i.unit_price,
+                })
+                .collect(),
+            code: code.map(str::to_owned),
+            customer_key: cart.customer_id.map(|c| c.to_string()),
+            ..QuoteRequest::default()
+        }
+    }
+
+    async fn ask_pricing(&self, request: &QuoteRequest) -> Result<Result<PriceQuote, Refused>> {
+        self.pricing
+            .quote(request)
+            .await
+            .map_err(|ClientError::Unavailable { detail, .. }| CartError::PricingUnavailable(detail))
+    }
+
+    /// The cart's totals now. A code that no longer applies (expired, used
+    /// up) is left out of them; it stays on the cart, and placing the order
+    /// says why it cannot apply.
+    async fn price(&self, cart: &Cart, items: &[Item]) -> Result<PriceQuote> {
+        if items.is_empty() {
+            return Ok(empty_quote());
+        }
+        let request = Self::quote_request(cart, items, cart.promotion_code.as_deref());
+        match self.ask_pricing(&request).await? {
+            Ok(quote) => Ok(quote),
+            Err(Refused::Code { .. }) => {
+                let without = QuoteRequest {
+                    code: None,
+                    ..request
+                };
+                match self.ask_pricing(&without).await? {
+                    Ok(quote) => Ok(quote),
+                    Err(refused) => Err(CartError::Unexpected(anyhow::anyhow!(
+                        "pricing refused a cart without a code: {refused:?}"
+                    ))),
+                }
+            }
+            Err(Refused::ShippingOption) => Err(CartError::Unexpected(anyhow::anyhow!(
+                "pricing refused a shipping option the cart did not choose"
+            ))),
+        }
     }
 
     async fn accessible(&self, cart_id: Uuid, caller: Option<&AuthUser>) -> Result<Cart> {
@@ -90,5 +160,20 @@ impl CartService {
         let removed = store::delete_idle(&mut tx, before).await?;
         tx.commit().await?;
         Ok(removed)
+    }
+}
+
+/// The totals of a cart without lines.
+fn empty_quote() -> PriceQuote {
+    PriceQuote {
+        lines: Vec::new(),
+        subtotal: 0,
+        discount_total: 0,
+        shipping_total: 0,
+        tax_total: 0,
+        total: 0,
+        promotions: Vec::new(),
+        shipping_option: None,
+        shipping_options: Vec::new(),
     }
 }

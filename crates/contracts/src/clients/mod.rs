@@ -5,6 +5,7 @@
 
 pub mod cart;
 pub mod catalog;
+pub mod pricing;
 
 /// A dependency could not answer.
 #[derive(Debug, thiserror::Error)]

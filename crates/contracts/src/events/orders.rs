@@ -64,6 +64,30 @@ pub struct OrderPlaced {
     /// `test`, `stripe` or `paypal`.
     #[serde(default = "default_provider")]
     pub payment_provider: String,
+    /// What the promotions took off.
+    #[serde(default)]
+    pub discount_total: i64,
+    /// What shipping adds.
+    #[serde(default)]
+    pub shipping_total: i64,
+    /// What tax adds.
+    #[serde(default)]
+    pub tax_total: i64,
+    /// The promotions it carries (each is one use of it until the order is
+    /// cancelled).
+    #[serde(default)]
+    pub promotions: Vec<PromotionUse>,
+}
+
+/// A promotion an order carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromotionUse {
+    /// Which.
+    pub promotion_id: Uuid,
+    /// Its code, or None for an automatic promotion.
+    pub code: Option<String>,
+    /// What it took off, minor units.
+    pub discount: i64,
 }
 
 fn default_provider() -> String {
@@ -91,7 +115,8 @@ impl Event for OrderAwaitingPayment {
 pub struct OrderCancelled {
     /// The order.
     pub order_id: Uuid,
-    /// out_of_stock | payment_failed | payment_timeout | customer_request | admin.
+    /// out_of_stock | payment_failed | payment_timeout | customer_request |
+    /// admin | promotion_unavailable.
     pub reason: String,
     /// Its human-friendly number.
     #[serde(default)]

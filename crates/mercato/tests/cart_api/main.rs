@@ -487,7 +487,12 @@ async fn idle_carts_expire_after_the_configured_days(backend: Backend) {
         contracts::clients::catalog::HttpCatalog::new(Arc::new(endpoints), Duration::from_secs(2))
             .unwrap(),
     );
-    let service = cart::CartService::new(db, app.config.cart.clone(), catalog);
+    let endpoints = platform::discovery::Endpoints::new("pricing", None, Some(app.base.clone()));
+    let pricing = Arc::new(
+        contracts::clients::pricing::HttpPricing::new(Arc::new(endpoints), Duration::from_secs(2))
+            .unwrap(),
+    );
+    let service = cart::CartService::new(db, app.config.cart.clone(), catalog, pricing);
     assert_eq!(service.expire_idle().await.unwrap(), 1);
     app.get(&format!("/api/v1/carts/{stale}"), None)
         .await

@@ -108,6 +108,8 @@ pub enum CancelReason {
     CustomerRequest,
     /// An admin cancelled.
     Admin,
+    /// A promotion it was placed with could no longer apply.
+    PromotionUnavailable,
 }
 
 impl CancelReason {
@@ -119,6 +121,7 @@ impl CancelReason {
             Self::PaymentTimeout => "payment_timeout",
             Self::CustomerRequest => "customer_request",
             Self::Admin => "admin",
+            Self::PromotionUnavailable => "promotion_unavailable",
         }
     }
 
@@ -130,6 +133,7 @@ impl CancelReason {
             Self::PaymentTimeout,
             Self::CustomerRequest,
             Self::Admin,
+            Self::PromotionUnavailable,
         ]
         .into_iter()
         .find(|s| s.as_str() == value)

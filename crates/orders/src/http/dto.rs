@@ -22,6 +22,10 @@ pub struct PlaceOrderIn {
     pub shipping_address: AddressFields,
     /// `test` (built in), `stripe` or `paypal`, as enabled.
     pub payment_provider: String,
+    /// An active shipping option serving the address in the cart's
+    /// currency; omitted: the cheapest such option.
+    #[serde(default)]
+    pub shipping_option_id: Option<Uuid>,
 }
 
 /// `POST /orders/{id}/cancel`.
@@ -129,6 +133,30 @@ pub struct OrderItemOut {
     pub unit_price: Money,
     /// quantity x unit price.
     pub line_total: Money,
+    /// Its share of the discounts.
+    pub discount: Money,
+    /// Tax on it after its discount.
+    pub tax: Money,
+}
+
+/// The shipping option an order ships with.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShippingOptionOut {
+    /// The option.
+    pub id: Uuid,
+    /// Its name when ordered.
+    pub name: String,
+}
+
+/// A promotion an order carries.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderPromotionOut {
+    /// Its code, or null for an automatic promotion.
+    pub code: Option<String>,
+    /// The promotion.
+    pub promotion_id: Uuid,
+    /// What it took off.
+    pub discount: Money,
 }
 
 /// Tracking of a shipped order.
@@ -167,18 +195,25 @@ pub struct OrderOut {
     pub status: String,
     /// none | pending | succeeded | failed | refunded.
     pub payment_status: String,
-    /// out_of_stock | payment_failed | payment_timeout | customer_request | admin.
+    /// out_of_stock | payment_failed | payment_timeout | customer_request |
+    /// admin | promotion_unavailable.
     pub cancel_reason: Option<String>,
     /// Lines as ordered.
     pub items: Vec<OrderItemOut>,
     /// Sum of line totals.
     pub subtotal: Money,
-    /// Shipping (0 until shipping rates exist).
+    /// What the promotions took off.
+    pub discount_total: Money,
+    /// The shipping option's price (0 when free).
     pub shipping_total: Money,
-    /// Tax (0 until tax rules exist).
+    /// Tax on the goods after discounts, and on shipping where the rate says.
     pub tax_total: Money,
-    /// What is charged.
+    /// What is charged: subtotal - discount_total + shipping_total + tax_total.
     pub total: Money,
+    /// The option it ships with; null when none served the address.
+    pub shipping_option: Option<ShippingOptionOut>,
+    /// The promotions it was placed with.
+    pub promotions: Vec<OrderPromotionOut>,
     /// Where it goes.
     pub shipping_address: AddressFields,
     /// Chosen provider.
@@ -232,12 +267,28 @@ impl From<&Order> for OrderOut {
                     line_total: money(i.unit_price)
                         .times(i.quantity)
                         .unwrap_or_else(|| money(i64::MAX)),
+                    discount: money(i.discount),
+                    tax: money(i.tax),
                 })
                 .collect(),
             subtotal: money(o.subtotal),
+            discount_total: money(o.discount_total),
             shipping_total: money(o.shipping_total),
             tax_total: money(o.tax_total),
             total: money(o.total),
+            shipping_option: o.shipping_option.as_ref().map(|s| ShippingOptionOut {
+                id: s.id,
+                name: s.name.clone(),
+            }),
+            promotions: o
+                .promotions
+                .iter()
+                .map(|p| OrderPromotionOut {
+                    code: p.code.clone(),
+                    promotion_id: p.promotion_id,
+                    discount: money(p.discount),
+                })
+                .collect(),
             shipping_address: o.shipping_address.clone().into(),
             payment_provider: o.payment_provider.as_str().to_owned(),
             payment_id: l.payment_id,

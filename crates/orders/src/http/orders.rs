@@ -106,6 +106,7 @@ pub(super) async fn place(
         email: input.email,
         shipping_address: input.shipping_address,
         payment_provider: input.payment_provider,
+        shipping_option_id: input.shipping_option_id,
     };
     let render = |order: &Order| -> anyhow::Result<String> {
         Ok(serde_json::to_string(&OrderOut::from(order))?)

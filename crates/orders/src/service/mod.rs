@@ -8,13 +8,14 @@ use contracts::{
     clients::{
         ClientError,
         cart::{CartCaller, CartClient, OrderedUnits},
+        pricing::{PricingClient, QuoteLine, QuoteRequest, Refused},
     },
     events::{
         Event,
         inventory::{InventoryReleased, InventoryReservationFailed, InventoryReserved},
         orders::{
             OrderAwaitingPayment, OrderCancelled, OrderDelivered, OrderLine, OrderPaid,
-            OrderPlaced, OrderRef, OrderShipped,
+            OrderPlaced, OrderRef, OrderShipped, PromotionUse,
         },
         payments::{PaymentCreated, PaymentFailed, PaymentRefunded, PaymentSucceeded},
     },
@@ -37,7 +38,7 @@ use crate::{
     domain::{
         checkout,
         lifecycle::{CancelReason, Status, Tracking},
-        order::{Line, NewOrder, Order, PlaceError},
+        order::{AppliedPromotion, Line, NewOrder, Order, PlaceError, Priced, ShippingChoice},
     },
     error::{OrderError, Result},
     store::{self, Filter},
@@ -61,6 +62,8 @@ pub struct PlaceOrder {
     pub shipping_address: AddressFields,
     /// `test`, `stripe`, `paypal`.
     pub payment_provider: String,
+    /// The shipping option chosen; None: the cheapest serving the address.
+    pub shipping_option_id: Option<Uuid>,
 }
 
 /// What placing answered.
@@ -81,6 +84,7 @@ pub struct OrdersService {
     cfg: OrdersConfig,
     outbox: Arc<Outbox>,
     cart: Arc<dyn CartClient>,
+    pricing: Arc<dyn PricingClient>,
     /// How long an in-flight `Idempotency-Key` holds (see
     /// [`idempotency::in_flight_lease`]).
     in_flight_lease: std::time::Duration,
@@ -103,6 +107,7 @@ impl OrdersService {
         db: Db,
         cfg: OrdersConfig,
         cart: Arc<dyn CartClient>,
+        pricing: Arc<dyn PricingClient>,
         in_flight_lease: std::time::Duration,
     ) -> Self {
         let outbox = Outbox::new(db.clone(), crate::NAME);
@@ -111,8 +116,25 @@ impl OrdersService {
             cfg,
             outbox,
             cart,
+            pricing,
             in_flight_lease,
         }
+    }
+
+    /// Gives back the promotion uses of an order that `events` cancel, in
+    /// the transaction that cancels it (an order is cancelled once).
+    async fn release_if_cancelled(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        order: &Order,
+        events: &[Envelope],
+    ) -> Result<()> {
+        if !order.promotions.is_empty()
+            && events.iter().any(|e| e.event_type == OrderCancelled::TYPE)
+        {
+            store::release_uses(tx, order, &customer_key(order)).await?;
+        }
+        Ok(())
     }
 
     /// Publishes how long the longest-waiting order has been awaiting its
@@ -149,6 +171,15 @@ fn envelope<E: Event>(order_id: Uuid, event: &E, trace: Option<String>) -> Resul
             None => e,
         })
         .map_err(|e| OrderError::Unexpected(anyhow::Error::new(e).context("encoding an event")))
+}
+
+/// Whose per-customer promotion limits an order counts against: its
+/// customer, or its guest's email (pricing's mirror keys them the same).
+fn customer_key(order: &Order) -> String {
+    order.customer_id.map_or_else(
+        || format!("email:{}", order.email.to_lowercase()),
+        |c| c.to_string(),
+    )
 }
 
 fn order_ref(order: &Order) -> OrderRef {

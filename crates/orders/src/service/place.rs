@@ -124,6 +124,13 @@ impl OrdersService {
             .await
             .map_err(|ClientError::Unavailable { detail, .. }| OrderError::CartUnavailable(detail))?
             .ok_or(OrderError::NotFound("cart"))?;
+        let customer_key = caller.map_or_else(
+            || format!("email:{}", email.as_str().to_lowercase()),
+            |c| c.id.to_string(),
+        );
+        let priced = self
+            .price(&cart, &address, input.shipping_option_id, &customer_key)
+            .await?;
         let new = NewOrder {
             // A guest order's id is its only key: random, not time-ordered.
             id: if caller.is_some() {
@@ -144,15 +151,20 @@ impl OrdersService {
                     variant_title: i.variant_title.clone(),
                     quantity: i.quantity,
                     unit_price: i.unit_price,
+                    discount: 0,
+                    tax: 0,
                 })
                 .collect(),
             shipping_address: address,
             payment_provider: provider,
         };
         let number = checkout::order_number(random_bits());
-        let mut order = Order::place(new, number, now_millis()).map_err(|e| match e {
+        let mut order = Order::place(new, priced, number, now_millis()).map_err(|e| match e {
             PlaceError::Empty => OrderError::field("cart_id", "the cart is empty"),
             PlaceError::TooLarge => OrderError::field("cart_id", "the cart's total is too large"),
+            PlaceError::Inconsistent => OrderError::Unexpected(anyhow::anyhow!(
+                "pricing's totals do not add up to the cart's lines"
+            )),
         })?;
         // A number clash is astronomically rare; a fresh one settles it.
         let mut attempt = 0;
@@ -182,8 +194,28 @@ impl OrdersService {
                 currency: order.currency.clone(),
                 cart_id: Some(cart.id.uuid()),
                 payment_provider: order.payment_provider.as_str().to_owned(),
+                discount_total: order.discount_total,
+                shipping_total: order.shipping_total,
+                tax_total: order.tax_total,
+                promotions: order
+                    .promotions
+                    .iter()
+                    .map(|p| PromotionUse {
+                        promotion_id: p.promotion_id,
+                        code: p.code.clone(),
+                        discount: p.discount,
+                    })
+                    .collect(),
             };
             let mut tx = self.db.begin_write().await?;
+            // The uses are taken with the order, or the order is not placed:
+            // never placed without its discount, never over a limit.
+            if let Err((promotion_id, used_up)) =
+                store::take_uses(&mut tx, &order, &customer_key).await?
+            {
+                tx.rollback().await?;
+                return Err(used_up_error(&order, promotion_id, used_up));
+            }
             match store::insert(&mut *tx, &order).await {
                 Ok(()) => {}
                 Err(e)
@@ -235,6 +267,104 @@ impl OrdersService {
             tracing::info!(order.id = %order.id, order.number = %order.number, total = order.total, "order placed");
             return Ok(Placed::Created(Box::new(order), body));
         }
+    }
+}
+
+/// The refusal of a promotion that ran out while the order was placed.
+fn used_up_error(order: &Order, promotion_id: Uuid, used_up: store::UsedUp) -> OrderError {
+    let code = order
+        .promotions
+        .iter()
+        .find(|p| p.promotion_id == promotion_id)
+        .and_then(|p| p.code.clone())
+        .unwrap_or_else(|| promotion_id.to_string());
+    let (reason, message) = match used_up {
+        store::UsedUp::Total => ("used-up", "has been used up"),
+        store::UsedUp::ForCustomer => (
+            "used-up-for-customer",
+            "has already been used as many times as allowed for you",
+        ),
+    };
+    OrderError::CodeRefused {
+        code,
+        reason: reason.into(),
+        message: message.into(),
+    }
+}
+
+impl OrdersService {
+    /// Every total of the order from pricing: the cart's code applied again
+    /// (it must still apply), the chosen or cheapest option to the address,
+    /// the address's tax.
+    async fn price(
+        &self,
+        cart: &contracts::clients::cart::CartSnapshot,
+        address: &Address,
+        shipping_option_id: Option<Uuid>,
+        customer_key: &str,
+    ) -> Result<Priced> {
+        let request = QuoteRequest {
+            currency: cart.currency.clone(),
+            lines: cart
+                .items
+                .iter()
+                .map(|i| QuoteLine {
+                    quantity: i.quantity,
+                    unit_price: i.unit_price,
+                })
+                .collect(),
+            code: cart.promotion_code.clone(),
+            customer_key: Some(customer_key.to_owned()),
+            country: Some(address.country.clone()),
+            region: address.region.clone(),
+            shipping_option_id,
+        };
+        let quote = match self.pricing.quote(&request).await {
+            Ok(Ok(quote)) => quote,
+            Ok(Err(Refused::Code {
+                code,
+                reason,
+                message,
+            })) => {
+                return Err(OrderError::CodeRefused {
+                    code,
+                    reason,
+                    message,
+                });
+            }
+            Ok(Err(Refused::ShippingOption)) => {
+                return Err(OrderError::field(
+                    "shipping_option_id",
+                    "does not ship to this address in the cart's currency",
+                ));
+            }
+            Err(ClientError::Unavailable { detail, .. }) => {
+                return Err(OrderError::PricingUnavailable(detail));
+            }
+        };
+        Ok(Priced {
+            lines: quote.lines.iter().map(|l| (l.discount, l.tax)).collect(),
+            subtotal: quote.subtotal,
+            discount_total: quote.discount_total,
+            shipping_total: quote.shipping_total,
+            tax_total: quote.tax_total,
+            total: quote.total,
+            shipping_option: quote.shipping_option.map(|s| ShippingChoice {
+                id: s.id,
+                name: s.name,
+            }),
+            promotions: quote
+                .promotions
+                .into_iter()
+                .map(|p| AppliedPromotion {
+                    promotion_id: p.promotion_id,
+                    code: p.code,
+                    discount: p.discount,
+                    usage_limit: p.usage_limit,
+                    usage_limit_per_customer: p.usage_limit_per_customer,
+                })
+                .collect(),
+        })
     }
 }
 

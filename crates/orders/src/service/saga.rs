@@ -40,6 +40,9 @@ impl OrdersService {
             if !store::update_lifecycle(&mut *tx, &order).await? {
                 continue;
             }
+            self.release_if_cancelled(&mut tx, &order, &events)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             count(&order, &events);
             for e in events {
                 self.outbox

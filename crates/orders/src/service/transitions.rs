@@ -126,6 +126,7 @@ impl OrdersService {
                 // Someone else changed it meanwhile: decide again on fresh data.
                 continue;
             }
+            self.release_if_cancelled(&mut tx, &order, &events).await?;
             for event in &events {
                 self.outbox.append(&mut tx, event).await?;
             }

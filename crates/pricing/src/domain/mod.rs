@@ -5,3 +5,4 @@ pub mod promotion;
 pub mod quote;
 pub mod rules;
 pub mod totals;
+pub mod validate;

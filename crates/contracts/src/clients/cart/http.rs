@@ -35,6 +35,8 @@ struct CartBody {
     id: CartId,
     customer_id: Option<CustomerId>,
     currency: String,
+    #[serde(default)]
+    promotion_code: Option<String>,
     items: Vec<ItemBody>,
 }
 
@@ -93,6 +95,7 @@ impl CartClient for HttpCart {
                         id: body.id,
                         customer_id: body.customer_id,
                         currency: body.currency,
+                        promotion_code: body.promotion_code,
                         items: body
                             .items
                             .into_iter()

@@ -18,6 +18,10 @@ pub struct CartSnapshot {
     pub customer_id: Option<CustomerId>,
     /// ISO 4217 code of every line.
     pub currency: String,
+    /// The promotion code the customer applied, if any (also when it no
+    /// longer applies: placing the order says why).
+    #[serde(default)]
+    pub promotion_code: Option<String>,
     /// Lines, in the order added.
     pub items: Vec<CartLine>,
 }
