@@ -23,6 +23,7 @@ CONFIGURATION
   MERCATO__EVENTBUS__NATS_URL=nats://nats:4222  NATS JetStream instead of the in-process bus
   MERCATO__CART__CATALOG_URL=http://catalog:8080  where cart reads prices when catalog runs apart
   MERCATO__ORDERS__CART_URL=http://cart:8080  where orders reads carts when cart runs apart
+  MERCATO__CART__PRICING_URL, MERCATO__ORDERS__PRICING_URL=http://pricing:8080  where they price carts when pricing runs apart
   MERCATO__CATALOG__DEMO_PRODUCTS=0           no demo catalog on first start
   MERCATO__USERS__ADMIN_EMAIL, MERCATO__USERS__ADMIN_PASSWORD  first admin
   MERCATO__WEB__API_URL=http://traefik:8080   where the storefront calls the API when it runs apart

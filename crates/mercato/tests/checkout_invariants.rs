@@ -360,6 +360,7 @@ async fn the_invariants_survive_a_killed_catalog(backend: Backend) {
         backend,
         &[
             Target::Users,
+            Target::Pricing,
             Target::Cart,
             Target::Orders,
             Target::Payments,

@@ -55,7 +55,7 @@ async fn wait_servers(etcd: &Etcd, what: &str, done: impl Fn(&[String]) -> bool)
 
 async fn catalog(backend: Backend, etcd_url: &str) -> TestApp {
     let url = etcd_url.to_owned();
-    spawn_targets(backend, &[Target::Users, Target::Catalog], |cfg| {
+    spawn_targets(backend, &[Target::Users, Target::Catalog, Target::Pricing], |cfg| {
         cfg.discovery.etcd_url = Some(url);
         cfg.discovery.lease_ttl_secs = 2;
     })
@@ -154,9 +154,11 @@ async fn cart_finds_the_catalog_instances_through_etcd(backend: Backend) {
     let variants = testkit::shop::product(&shop, "found", &[(700, 5)]).await;
     wait_servers(&etcd, "the catalog", |s| s.len() == 1).await;
     let url = etcd_server.url();
+    let pricing = shop.base.clone();
     // No catalog_url: the cart looks the catalog up in etcd.
     let carts = spawn_targets(backend, &[Target::Cart], |cfg| {
         cfg.discovery.etcd_url = Some(url);
+        cfg.cart.pricing_url = Some(pricing);
         cfg.discovery.lease_ttl_secs = 2;
         cfg.auth.jwks_url = Some(format!("{}/.well-known/jwks.json", shop.base));
     })

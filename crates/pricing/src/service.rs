@@ -113,6 +113,26 @@ impl PricingService {
     ) -> Result<Vec<ShippingOption>> {
         let country = country.map(str::to_ascii_uppercase);
         let currency = currency.map(str::to_ascii_uppercase);
+        let well_formed = |code: Option<&str>, len: usize| {
+            code.is_none_or(|c| c.len() == len && c.bytes().all(|b| b.is_ascii_uppercase()))
+        };
+        if !(well_formed(country.as_deref(), 2) && well_formed(currency.as_deref(), 3)) {
+            return Err(PricingError::Validation(vec![FieldError::new(
+                if well_formed(country.as_deref(), 2) {
+                    "currency"
+                } else {
+                    "country"
+                },
+                "must be a code of two (country) or three (currency) letters",
+            )]));
+        }
+        // A code that names no country has no options, not even "*" ones.
+        if country
+            .as_deref()
+            .is_some_and(|c| !platform::address::is_country_code(c))
+        {
+            return Ok(Vec::new());
+        }
         if country.is_none() && currency.is_none() && admin {
             return Ok(store::options(self.db.pool(), None).await?);
         }
@@ -413,6 +433,12 @@ fn check_request(request: &QuoteRequest) -> Result<Vec<(i64, i64)>> {
             "lines",
             "must be at most 1000 lines of 1 to 9999 units at a price of at least 0",
         ));
+    }
+    if request.region.as_ref().is_some_and(|r| r.chars().count() > 200) {
+        errors.push(FieldError::new("region", "must be at most 200 characters"));
+    }
+    if request.customer_key.as_ref().is_some_and(|k| k.len() > 300) {
+        errors.push(FieldError::new("customer_key", "must be at most 300 characters"));
     }
     if let Some(country) = &request.country
         && !platform::address::is_country_code(&country.to_ascii_uppercase())

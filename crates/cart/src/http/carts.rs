@@ -178,12 +178,9 @@ pub(super) async fn shipping_options(
     ValidQuery(query): ValidQuery<CountryQuery>,
 ) -> Result<Json<CartShippingOptions>> {
     let cart_id = id(&cart_id, "cart")?;
-    let country = query
-        .country
-        .ok_or_else(|| CartError::field("country", "is required"))?;
     let options = state
         .service
-        .shipping_options(cart_id, caller.as_ref(), &country)
+        .shipping_options(cart_id, caller.as_ref(), &query.country)
         .await?;
     Ok(Json(CartShippingOptions {
         items: options

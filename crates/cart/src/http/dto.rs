@@ -97,16 +97,19 @@ pub struct AppliedOut {
 #[serde(deny_unknown_fields)]
 pub struct CodeIn {
     /// The code, in any case.
-    #[schema(min_length = 1, max_length = 50)]
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,50}$")]
     pub code: String,
 }
 
 /// `GET /carts/{id}/shipping-options`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CountryQuery {
-    /// ISO 3166-1 alpha-2 code of the destination.
-    pub country: Option<String>,
+    /// ISO 3166-1 alpha-2 code of the destination (any case); a code
+    /// that names no country has no options.
+    #[param(pattern = r"^[A-Za-z]{2}$")]
+    pub country: String,
 }
 
 /// A shipping option priced for a cart (amounts in minor units, as in

@@ -84,14 +84,17 @@ impl CartService {
         caller: Option<&AuthUser>,
         country: &str,
     ) -> Result<Vec<OptionPrice>> {
-        let country = country.trim().to_ascii_uppercase();
-        if !platform::address::is_country_code(&country) {
+        if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_alphabetic()) {
             return Err(CartError::field(
                 "country",
                 "must be an ISO 3166-1 alpha-2 code such as DE",
             ));
         }
+        let country = country.to_ascii_uppercase();
         let cart = self.accessible(cart_id, caller).await?;
+        if !platform::address::is_country_code(&country) {
+            return Ok(Vec::new());
+        }
         let items = store::items(self.db.pool(), cart.id).await?;
         let mut request = Self::quote_request(&cart, &items, cart.promotion_code.as_deref());
         request.country = Some(country);

@@ -385,8 +385,10 @@ async fn a_cart_in_another_process_reads_the_catalog_over_http(backend: Backend)
     let variants = product(&shop, "remote", &[(2500, 4)]).await;
     let jwks = format!("{}/.well-known/jwks.json", shop.base);
     let base = shop.base.clone();
+    let pricing = base.clone();
     let carts = spawn_targets(backend, &[Target::Cart], |cfg| {
         cfg.cart.catalog_url = Some(base);
+        cfg.cart.pricing_url = Some(pricing.clone());
         cfg.auth.jwks_url = Some(jwks.clone());
     })
     .await;
@@ -405,6 +407,7 @@ async fn a_cart_in_another_process_reads_the_catalog_over_http(backend: Backend)
     // The catalog is down: a clear 503, not a hang or a 500.
     let dead = spawn_targets(backend, &[Target::Cart], |cfg| {
         cfg.cart.catalog_url = Some("http://127.0.0.1:9".into());
+        cfg.cart.pricing_url = Some(pricing);
         cfg.auth.jwks_url = Some(jwks);
     })
     .await;
@@ -448,8 +451,10 @@ async fn a_cart_passes_over_catalog_instances_that_cannot_be_reached(backend: Ba
     }
     let jwks = format!("{}/.well-known/jwks.json", shop.base);
     let etcd_url = etcd_server.url();
+    let pricing = shop.base.clone();
     let carts = spawn_targets(backend, &[Target::Cart], |cfg| {
         cfg.discovery.etcd_url = Some(etcd_url);
+        cfg.cart.pricing_url = Some(pricing);
         cfg.auth.jwks_url = Some(jwks);
     })
     .await;

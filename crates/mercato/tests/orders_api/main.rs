@@ -794,6 +794,7 @@ async fn orders_in_its_own_process_reads_carts_over_http(backend: Backend) {
         &[
             Target::Users,
             Target::Catalog,
+            Target::Pricing,
             Target::Cart,
             Target::Payments,
         ],
@@ -802,9 +803,11 @@ async fn orders_in_its_own_process_reads_carts_over_http(backend: Backend) {
     .await;
     let jwks = format!("{}/.well-known/jwks.json", shop.base);
     let cart_url = shop.base.clone();
+    let pricing_url = shop.base.clone();
     let orders = spawn_targets(backend, &[Target::Orders], |cfg| {
         cfg.eventbus.nats_url = Some(nats.url());
         cfg.orders.cart_url = Some(cart_url);
+        cfg.orders.pricing_url = Some(pricing_url.clone());
         cfg.auth.jwks_url = Some(jwks.clone());
     })
     .await;
@@ -841,6 +844,7 @@ async fn orders_in_its_own_process_reads_carts_over_http(backend: Backend) {
     // The cart service is down: a clear 503, not a hang or a 500.
     let dead = spawn_targets(backend, &[Target::Orders], |cfg| {
         cfg.orders.cart_url = Some("http://127.0.0.1:9".into());
+        cfg.orders.pricing_url = Some(pricing_url);
         cfg.auth.jwks_url = Some(jwks);
     })
     .await;

@@ -75,6 +75,28 @@ pub fn country() -> Object {
         .build()
 }
 
+/// A list of [`country`] codes, or `["*"]` for everywhere (a shipping
+/// option's destinations).
+pub fn countries() -> utoipa::openapi::schema::Array {
+    let code = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(format!(
+            r"^(?:\*|{})$",
+            any_case(crate::address::country_codes())
+                .trim_start_matches('^')
+                .trim_end_matches('$')
+        )))
+        .build();
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(code)
+        .min_items(Some(1))
+        .max_items(Some(300))
+        .description(Some(
+            "ISO 3166-1 alpha-2 codes (any letter case), or [\"*\"] for everywhere.",
+        ))
+        .build()
+}
+
 /// [`country`], or null to keep the current one.
 pub fn optional_country() -> Object {
     nullable(country())

@@ -46,23 +46,28 @@ fn upper(list: Vec<String>) -> Vec<String> {
 #[serde(deny_unknown_fields)]
 pub struct ShippingOptionIn {
     /// Shown at checkout, e.g. "Standard".
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
     pub name: String,
     /// ISO 3166-1 alpha-2 codes, or `["*"]` for everywhere.
+    #[schema(schema_with = platform::http::schema::countries)]
     pub countries: Vec<String>,
     /// ISO 4217 code of its price.
+    #[schema(schema_with = platform::http::schema::currency)]
     pub currency: String,
     /// Minor units, at least 0.
     #[schema(minimum = 0)]
     pub price: i64,
     /// Free when the discounted subtotal reaches this.
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub free_over: Option<i64>,
-    /// Delivery estimate, days.
+    /// Delivery estimate, days (at most `max_days`).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 365)]
     pub min_days: Option<i64>,
     /// Delivery estimate, days.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 365)]
     pub max_days: Option<i64>,
     /// Offered; default true.
     #[serde(default)]
@@ -93,27 +98,31 @@ impl From<ShippingOptionIn> for ShippingOption {
 pub struct ShippingOptionPatch {
     /// New name.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
     pub name: Option<String>,
     /// New countries.
     #[serde(default)]
+    #[schema(schema_with = platform::http::schema::countries)]
     pub countries: Option<Vec<String>>,
     /// New currency.
     #[serde(default)]
+    #[schema(schema_with = platform::http::schema::currency)]
     pub currency: Option<String>,
     /// New price.
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub price: Option<i64>,
     /// New threshold, or null for none.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 0)]
     pub free_over: Option<Option<i64>>,
     /// New estimate.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 365)]
     pub min_days: Option<Option<i64>>,
     /// New estimate.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 365)]
     pub max_days: Option<Option<i64>>,
     /// Offered or not.
     #[serde(default)]
@@ -175,11 +184,15 @@ impl From<ShippingOption> for ShippingOptionOut {
 
 /// `GET /shipping-options`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OptionsQuery {
-    /// Only options serving this country.
+    /// Only options serving this country (ISO 3166-1 alpha-2, any case; a
+    /// code that names no country has none).
+    #[param(pattern = r"^[A-Za-z]{2}$")]
     pub country: Option<String>,
-    /// Only options in this currency.
+    /// Only options in this currency (ISO 4217, any case).
+    #[param(pattern = r"^[A-Za-z]{3}$")]
     pub currency: Option<String>,
 }
 
@@ -196,11 +209,14 @@ pub struct ShippingOptionList {
 #[serde(deny_unknown_fields)]
 pub struct TaxRateIn {
     /// ISO 3166-1 alpha-2.
+    #[schema(schema_with = platform::http::schema::country)]
     pub country: String,
     /// A region of it, as addresses write it; none for the whole country.
     #[serde(default)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
     pub region: Option<String>,
     /// Shown on receipts, e.g. "VAT".
+    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
     pub name: String,
     /// Basis points, 0..=10000 (2000 is 20 %).
     #[schema(minimum = 0, maximum = 10000)]
@@ -211,7 +227,7 @@ pub struct TaxRateIn {
 }
 
 fn region(raw: Option<String>) -> Option<String> {
-    raw.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty())
+    raw.map(|r| r.trim().to_owned())
 }
 
 impl From<TaxRateIn> for TaxRate {
@@ -232,14 +248,17 @@ impl From<TaxRateIn> for TaxRate {
 #[serde(deny_unknown_fields)]
 pub struct TaxRatePatch {
     #[serde(default)]
+    #[schema(schema_with = platform::http::schema::country)]
     pub country: Option<String>,
     /// `null` makes it the country's rate.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
     pub region: Option<Option<String>>,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
     pub name: Option<String>,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 10000)]
     pub rate: Option<i64>,
     #[serde(default)]
     pub applies_to_shipping: Option<bool>,
@@ -302,39 +321,57 @@ pub struct TaxRateList {
 pub struct PromotionIn {
     /// 1..=50 of `A-Z0-9-_`, any case (stored upper-cased); none: automatic.
     #[serde(default)]
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,50}$")]
     pub code: Option<String>,
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
     pub name: String,
     /// `percentage` | `fixed` | `free_shipping`.
+    #[schema(schema_with = kind_schema)]
     pub kind: String,
-    /// Basis points (percentage), minor units (fixed) or 0 (free shipping).
+    /// Basis points 1..=10000 (percentage), minor units > 0 (fixed) or 0
+    /// (free shipping).
+    #[schema(minimum = 0)]
     pub value: i64,
     /// Required for `fixed`; limits the others to one currency.
     #[serde(default)]
+    #[schema(schema_with = platform::http::schema::optional_currency)]
     pub currency: Option<String>,
     /// The subtotal it needs, minor units.
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub min_subtotal: Option<i64>,
     /// RFC 3339.
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub starts_at: Option<String>,
-    /// RFC 3339; it no longer applies from then.
+    /// RFC 3339, after `starts_at`; it no longer applies from then.
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub ends_at: Option<String>,
     /// At most this many placed, uncancelled orders.
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub usage_limit: Option<i64>,
     /// At most this many for one customer (guests by email).
     #[serde(default)]
+    #[schema(minimum = 1)]
     pub usage_limit_per_customer: Option<i64>,
     /// Default true.
     #[serde(default)]
     pub active: Option<bool>,
 }
 
+fn kind_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(["percentage", "fixed", "free_shipping"]))
+        .build()
+}
+
 fn code(raw: Option<String>, errors: &mut Vec<FieldError>) -> Option<String> {
     let raw = raw?;
-    let code = normalize_code(&raw);
+    // Exactly as the schema says: no spaces around it.
+    let code = normalize_code(&raw).filter(|_| raw.trim() == raw);
     if code.is_none() {
         errors.push(FieldError::new("code", "must be 1 to 50 of A-Z, 0-9, - and _"));
     }
@@ -388,31 +425,34 @@ impl PromotionIn {
 #[serde(deny_unknown_fields)]
 pub struct PromotionPatch {
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[A-Za-z0-9_-]{1,50}$")]
     pub code: Option<Option<String>>,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
     pub name: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = kind_schema)]
     pub kind: Option<String>,
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub value: Option<i64>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = platform::http::schema::optional_currency)]
     pub currency: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 0)]
     pub min_subtotal: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub starts_at: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub ends_at: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1)]
     pub usage_limit: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1)]
     pub usage_limit_per_customer: Option<Option<i64>>,
     #[serde(default)]
     pub active: Option<bool>,
@@ -511,8 +551,59 @@ pub struct PromotionPage {
 
 /// `?limit=&cursor=`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
+    /// 1..=100, default 20.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+}
+
+// ---- quotes ----
+
+/// `POST /quotes` (the shape of `contracts::clients::pricing::QuoteRequest`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "documents the body; it is read as a QuoteRequest")]
+pub struct QuoteIn {
+    /// ISO 4217 code of every line.
+    #[schema(schema_with = platform::http::schema::currency)]
+    pub currency: String,
+    /// The lines, in cart order.
+    #[schema(max_items = 1000)]
+    pub lines: Vec<QuoteLineIn>,
+    /// A promotion code of the shop, in any case.
+    #[serde(default)]
+    #[schema(pattern = r"^[A-Za-z0-9_-]{1,50}$")]
+    pub code: Option<String>,
+    /// Whose limits count: a customer id, or `email:<address>`.
+    #[serde(default)]
+    #[schema(max_length = 300)]
+    pub customer_key: Option<String>,
+    /// Destination country; without it nothing is added for shipping or tax.
+    #[serde(default)]
+    #[schema(schema_with = platform::http::schema::optional_country)]
+    pub country: Option<String>,
+    /// Destination region.
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub region: Option<String>,
+    /// An option serving the destination; none: the cheapest.
+    #[serde(default)]
+    pub shipping_option_id: Option<Uuid>,
+}
+
+/// A line of a [`QuoteIn`].
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "documents the body")]
+pub struct QuoteLineIn {
+    /// Units.
+    #[schema(minimum = 1, maximum = 9999)]
+    pub quantity: i64,
+    /// Price of one unit, minor units.
+    #[schema(minimum = 0)]
+    pub unit_price: i64,
 }
