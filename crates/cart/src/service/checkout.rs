@@ -27,7 +27,8 @@ impl CartService {
         Ok(())
     }
 
-    /// Takes an order's units out of its cart, once per order: asked by
+    /// Takes an order's units (and its promotion code) out of its cart,
+    /// once per order: asked by
     /// orders right after placing (so the next look at the cart is right)
     /// and again by `order.placed` (in case that call failed).
     pub async fn checkout(
@@ -38,7 +39,10 @@ impl CartService {
     ) -> Result<()> {
         let mut tx = self.db.begin_write().await?;
         if eventbus::inbox::claim(&mut tx, "cart-orders", order_id.uuid()).await? {
-            store::lock(&mut tx, cart_id.uuid(), now_millis()).await?;
+            let now = now_millis();
+            store::lock(&mut tx, cart_id.uuid(), now).await?;
+            // The code went with the order; the next order starts without.
+            store::set_code(&mut *tx, cart_id.uuid(), None, now).await?;
             for unit in units {
                 store::take(
                     &mut tx,
