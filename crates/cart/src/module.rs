@@ -41,12 +41,7 @@ pub async fn build(cfg: &CartConfig, ctx: &mut Context) -> anyhow::Result<Module
             Ok(Arc::new(HttpPricing::new(endpoints, timeout)?))
         },
     )?;
-    let service = Arc::new(CartService::new(
-        db.clone(),
-        cfg.clone(),
-        catalog,
-        pricing,
-    ));
+    let service = Arc::new(CartService::new(db.clone(), cfg.clone(), catalog, pricing));
     let client: Arc<dyn CartClient> = Arc::new(InProcessCart(service.clone()));
     ctx.offer(client);
     let verifier = ctx.verifier(NAME)?;

@@ -114,12 +114,13 @@ pub async fn set_code<'c>(
     code: Option<&str>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("update cart set promotion_code = $2, updated_at = $3 where cart_id = $1")
-        .bind(cart_id.to_string())
-        .bind(code.map(str::to_owned))
-        .bind(now)
-        .execute(ex)
-        .await?;
+    let done =
+        sqlx::query("update cart set promotion_code = $2, updated_at = $3 where cart_id = $1")
+            .bind(cart_id.to_string())
+            .bind(code.map(str::to_owned))
+            .bind(now)
+            .execute(ex)
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 

@@ -7,9 +7,9 @@ use catalog::CatalogConfig;
 use eventbus::EventBusConfig;
 use notifications::NotificationsConfig;
 use orders::OrdersConfig;
-use pricing::PricingConfig;
 use payments::PaymentsConfig;
 use platform::config::{AuthConfig, DatabaseConfig, DiscoveryConfig, HttpConfig, TelemetryConfig};
+use pricing::PricingConfig;
 use serde::Deserialize;
 use users::UsersConfig;
 

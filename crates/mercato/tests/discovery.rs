@@ -55,10 +55,14 @@ async fn wait_servers(etcd: &Etcd, what: &str, done: impl Fn(&[String]) -> bool)
 
 async fn catalog(backend: Backend, etcd_url: &str) -> TestApp {
     let url = etcd_url.to_owned();
-    spawn_targets(backend, &[Target::Users, Target::Catalog, Target::Pricing], |cfg| {
-        cfg.discovery.etcd_url = Some(url);
-        cfg.discovery.lease_ttl_secs = 2;
-    })
+    spawn_targets(
+        backend,
+        &[Target::Users, Target::Catalog, Target::Pricing],
+        |cfg| {
+            cfg.discovery.etcd_url = Some(url);
+            cfg.discovery.lease_ttl_secs = 2;
+        },
+    )
     .await
 }
 

@@ -33,6 +33,9 @@ pub async fn build(cfg: &PricingConfig, ctx: &mut Context) -> anyhow::Result<Mod
     ctx.offer(client);
     let verifier = ctx.verifier(NAME)?;
     Ok(Module::new(NAME, ROUTES, db)
-        .subscribe(events::subscription(), Arc::new(events::Uses(service.clone())))
+        .subscribe(
+            events::subscription(),
+            Arc::new(events::Uses(service.clone())),
+        )
         .routes(http::router(http::PricingState { service, verifier })))
 }

@@ -53,7 +53,10 @@ fn valid(errors: Vec<FieldError>) -> Result<()> {
 
 /// Whose limits count for an order: its customer, or its guest's email.
 pub fn customer_key(customer_id: Option<Uuid>, email: &str) -> String {
-    customer_id.map_or_else(|| format!("email:{}", email.to_lowercase()), |c| c.to_string())
+    customer_id.map_or_else(
+        || format!("email:{}", email.to_lowercase()),
+        |c| c.to_string(),
+    )
 }
 
 impl PricingService {
@@ -277,8 +280,7 @@ impl PricingService {
             .iter()
             .filter(|p| p.usage_limit.is_some() || p.usage_limit_per_customer.is_some())
         {
-            let used =
-                store::uses(self.db.pool(), p.id, request.customer_key.as_deref()).await?;
+            let used = store::uses(self.db.pool(), p.id, request.customer_key.as_deref()).await?;
             uses.insert(p.id, used);
         }
         let (options, rates) = match &country {
@@ -293,9 +295,7 @@ impl PricingService {
                 currency: &currency,
                 lines: &lines,
                 code: code.as_deref(),
-                destination: country
-                    .as_deref()
-                    .map(|c| (c, request.region.as_deref())),
+                destination: country.as_deref().map(|c| (c, request.region.as_deref())),
                 shipping_option: request.shipping_option_id,
                 now: now_millis(),
             },
@@ -411,7 +411,7 @@ impl PricingService {
     /// `order.cancelled`: its uses are given back.
     pub async fn on_order_cancelled(&self, cancelled: &OrderCancelled) -> anyhow::Result<()> {
         let mut tx = self.db.begin_write().await?;
-        store::release_uses(&mut *tx, cancelled.order_id).await?;
+        store::release_uses(&mut tx, cancelled.order_id).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -434,11 +434,18 @@ fn check_request(request: &QuoteRequest) -> Result<Vec<(i64, i64)>> {
             "must be at most 1000 lines of 1 to 9999 units at a price of at least 0",
         ));
     }
-    if request.region.as_ref().is_some_and(|r| r.chars().count() > 200) {
+    if request
+        .region
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > 200)
+    {
         errors.push(FieldError::new("region", "must be at most 200 characters"));
     }
     if request.customer_key.as_ref().is_some_and(|k| k.len() > 300) {
-        errors.push(FieldError::new("customer_key", "must be at most 300 characters"));
+        errors.push(FieldError::new(
+            "customer_key",
+            "must be at most 300 characters",
+        ));
     }
     if let Some(country) = &request.country
         && !platform::address::is_country_code(&country.to_ascii_uppercase())

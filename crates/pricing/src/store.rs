@@ -172,7 +172,11 @@ pub async fn insert_rate<'c>(ex: impl Exec<'c>, r: &TaxRate, now: i64) -> Result
 }
 
 /// Replaces a tax rate's fields; false if there is none.
-pub async fn update_rate<'c>(ex: impl Exec<'c>, r: &TaxRate, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn update_rate<'c>(
+    ex: impl Exec<'c>,
+    r: &TaxRate,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "update tax_rate set country = $2, region = $3, name = $4, rate = $5, applies_to_shipping = $6, updated_at = $7 \
          where rate_id = $1",
@@ -199,7 +203,10 @@ pub async fn delete_rate<'c>(ex: impl Exec<'c>, rate_id: Uuid) -> Result<bool, s
 }
 
 /// The tax rate with this id.
-pub async fn find_rate<'c>(ex: impl Exec<'c>, rate_id: Uuid) -> Result<Option<TaxRate>, sqlx::Error> {
+pub async fn find_rate<'c>(
+    ex: impl Exec<'c>,
+    rate_id: Uuid,
+) -> Result<Option<TaxRate>, sqlx::Error> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "select {RATE_COLUMNS} from tax_rate where rate_id = $1"
     )))
@@ -321,7 +328,10 @@ pub async fn update_promotion<'c>(
 }
 
 /// Deletes a promotion; false if there is none.
-pub async fn delete_promotion<'c>(ex: impl Exec<'c>, promotion_id: Uuid) -> Result<bool, sqlx::Error> {
+pub async fn delete_promotion<'c>(
+    ex: impl Exec<'c>,
+    promotion_id: Uuid,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("delete from promotion where promotion_id = $1")
         .bind(promotion_id.to_string())
         .execute(ex)
@@ -429,11 +439,16 @@ pub async fn record_use<'c>(
 
 /// Gives back the uses of a cancelled order, and remembers it is
 /// cancelled (its `order.placed` may come later).
-pub async fn release_uses(tx: &mut sqlx::AnyConnection, order_id: Uuid) -> Result<u64, sqlx::Error> {
-    sqlx::query("insert into released_order (order_id) values ($1) on conflict (order_id) do nothing")
-        .bind(order_id.to_string())
-        .execute(&mut *tx)
-        .await?;
+pub async fn release_uses(
+    tx: &mut sqlx::AnyConnection,
+    order_id: Uuid,
+) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "insert into released_order (order_id) values ($1) on conflict (order_id) do nothing",
+    )
+    .bind(order_id.to_string())
+    .execute(&mut *tx)
+    .await?;
     let done = sqlx::query("delete from promotion_use where order_id = $1")
         .bind(order_id.to_string())
         .execute(&mut *tx)

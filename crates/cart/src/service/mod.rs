@@ -94,7 +94,9 @@ impl CartService {
         self.pricing
             .quote(request)
             .await
-            .map_err(|ClientError::Unavailable { detail, .. }| CartError::PricingUnavailable(detail))
+            .map_err(|ClientError::Unavailable { detail, .. }| {
+                CartError::PricingUnavailable(detail)
+            })
     }
 
     /// The cart's totals now. A code that no longer applies (expired, used

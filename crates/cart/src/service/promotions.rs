@@ -51,7 +51,11 @@ impl CartService {
             ..cart
         };
         // An empty cart shows no promotion yet; the code waits on it.
-        let quote = if items.is_empty() { empty_quote() } else { quote };
+        let quote = if items.is_empty() {
+            empty_quote()
+        } else {
+            quote
+        };
         Ok(CartView { cart, items, quote })
     }
 

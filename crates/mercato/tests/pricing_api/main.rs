@@ -51,7 +51,8 @@ async fn definitions_are_the_admins_and_are_validated(backend: Backend) {
     let app = spawn(backend).await;
     let admin = app.admin_token().await;
     let eve = app.register("eve").await;
-    let option = json!({"name": "Standard", "countries": ["GB", "fr"], "currency": "usd", "price": 500});
+    let option =
+        json!({"name": "Standard", "countries": ["GB", "fr"], "currency": "usd", "price": 500});
     for (path, body) in [
         ("/api/v1/shipping-options", option.clone()),
         (
@@ -88,13 +89,30 @@ async fn definitions_are_the_admins_and_are_validated(backend: Backend) {
     )
     .await;
     for (bad, field) in [
-        (json!({"name": "X", "countries": [], "currency": "USD", "price": 1}), "countries"),
-        (json!({"name": "X", "countries": ["*", "GB"], "currency": "USD", "price": 1}), "countries"),
-        (json!({"name": "X", "countries": ["GB"], "currency": "USD", "price": -1}), "price"),
-        (json!({"name": "X", "countries": ["GB"], "currency": "USD", "price": 1, "min_days": 4, "max_days": 2}), "max_days"),
-        (json!({"name": " ", "countries": ["GB"], "currency": "USD", "price": 1}), "name"),
+        (
+            json!({"name": "X", "countries": [], "currency": "USD", "price": 1}),
+            "countries",
+        ),
+        (
+            json!({"name": "X", "countries": ["*", "GB"], "currency": "USD", "price": 1}),
+            "countries",
+        ),
+        (
+            json!({"name": "X", "countries": ["GB"], "currency": "USD", "price": -1}),
+            "price",
+        ),
+        (
+            json!({"name": "X", "countries": ["GB"], "currency": "USD", "price": 1, "min_days": 4, "max_days": 2}),
+            "max_days",
+        ),
+        (
+            json!({"name": " ", "countries": ["GB"], "currency": "USD", "price": 1}),
+            "name",
+        ),
     ] {
-        let reply = app.post("/api/v1/shipping-options", Some(&admin), &bad).await;
+        let reply = app
+            .post("/api/v1/shipping-options", Some(&admin), &bad)
+            .await;
         reply.problem(422);
         assert_eq!(reply.error_fields(), [field], "{bad}");
     }
@@ -113,12 +131,19 @@ async fn definitions_are_the_admins_and_are_validated(backend: Backend) {
                 .collect::<Vec<_>>()
         }
     };
-    assert_eq!(listed("?country=gb&currency=USD").await, ["Standard", "World"]);
+    assert_eq!(
+        listed("?country=gb&currency=USD").await,
+        ["Standard", "World"]
+    );
     assert_eq!(listed("?country=DE&currency=USD").await, ["World"]);
     assert!(listed("?country=GB&currency=EUR").await.is_empty());
     let path = format!("/api/v1/shipping-options/{}", id(&standard));
     let changed = app
-        .patch(&path, Some(&admin), &json!({"active": false, "free_over": 5000}))
+        .patch(
+            &path,
+            Some(&admin),
+            &json!({"active": false, "free_over": 5000}),
+        )
         .await;
     changed.expect(200);
     assert_eq!(changed.body["free_over"], 5000);
@@ -130,9 +155,12 @@ async fn definitions_are_the_admins_and_are_validated(backend: Backend) {
     app.patch(&path, Some(&admin), &json!({"price": 1}))
         .await
         .problem(404);
-    app.delete(&format!("/api/v1/shipping-options/{}", id(&everywhere)), Some(&admin))
-        .await
-        .expect(204);
+    app.delete(
+        &format!("/api/v1/shipping-options/{}", id(&everywhere)),
+        Some(&admin),
+    )
+    .await
+    .expect(204);
 
     // Tax rates: one per country and region.
     let vat = create(
@@ -142,9 +170,16 @@ async fn definitions_are_the_admins_and_are_validated(backend: Backend) {
         json!({"country": "gb", "name": "VAT", "rate": 2000, "applies_to_shipping": true}),
     )
     .await;
-    assert_eq!((&vat["country"], &vat["region"]), (&json!("GB"), &Value::Null));
+    assert_eq!(
+        (&vat["country"], &vat["region"]),
+        (&json!("GB"), &Value::Null)
+    );
     let again = app
-        .post("/api/v1/tax-rates", Some(&admin), &json!({"country": "GB", "name": "Other", "rate": 500}))
+        .post(
+            "/api/v1/tax-rates",
+            Some(&admin),
+            &json!({"country": "GB", "name": "Other", "rate": 500}),
+        )
         .await;
     assert_eq!(again.problem(409)["code"], "PRC-0003");
     create(
@@ -155,7 +190,11 @@ async fn definitions_are_the_admins_and_are_validated(backend: Backend) {
     )
     .await;
     let bad = app
-        .post("/api/v1/tax-rates", Some(&admin), &json!({"country": "DE", "name": "MwSt", "rate": 10001}))
+        .post(
+            "/api/v1/tax-rates",
+            Some(&admin),
+            &json!({"country": "DE", "name": "MwSt", "rate": 10001}),
+        )
         .await;
     assert_eq!(bad.error_fields(), ["rate"]);
     let rates = app.get("/api/v1/tax-rates", Some(&admin)).await;
@@ -179,17 +218,39 @@ async fn definitions_are_the_admins_and_are_validated(backend: Backend) {
         (&json!("SPRING-26"), &json!(0))
     );
     let taken = app
-        .post("/api/v1/promotions", Some(&admin), &json!({"code": "SPRING-26", "name": "Again", "kind": "free_shipping", "value": 0}))
+        .post(
+            "/api/v1/promotions",
+            Some(&admin),
+            &json!({"code": "SPRING-26", "name": "Again", "kind": "free_shipping", "value": 0}),
+        )
         .await;
     assert_eq!(taken.problem(409)["code"], "PRC-0002");
     for (bad, field) in [
-        (json!({"name": "X", "kind": "fixed", "value": 500}), "currency"),
-        (json!({"name": "X", "kind": "percentage", "value": 10001}), "value"),
-        (json!({"name": "X", "kind": "free_shipping", "value": 5}), "value"),
+        (
+            json!({"name": "X", "kind": "fixed", "value": 500}),
+            "currency",
+        ),
+        (
+            json!({"name": "X", "kind": "percentage", "value": 10001}),
+            "value",
+        ),
+        (
+            json!({"name": "X", "kind": "free_shipping", "value": 5}),
+            "value",
+        ),
         (json!({"name": "X", "kind": "bogo", "value": 5}), "kind"),
-        (json!({"code": "NO SPACES", "name": "X", "kind": "free_shipping", "value": 0}), "code"),
-        (json!({"name": "X", "kind": "free_shipping", "value": 0, "starts_at": "2027-01-02T00:00:00Z", "ends_at": "2027-01-01T00:00:00Z"}), "ends_at"),
-        (json!({"name": "X", "kind": "free_shipping", "value": 0, "starts_at": "tomorrow"}), "starts_at"),
+        (
+            json!({"code": "NO SPACES", "name": "X", "kind": "free_shipping", "value": 0}),
+            "code",
+        ),
+        (
+            json!({"name": "X", "kind": "free_shipping", "value": 0, "starts_at": "2027-01-02T00:00:00Z", "ends_at": "2027-01-01T00:00:00Z"}),
+            "ends_at",
+        ),
+        (
+            json!({"name": "X", "kind": "free_shipping", "value": 0, "starts_at": "tomorrow"}),
+            "starts_at",
+        ),
     ] {
         let reply = app.post("/api/v1/promotions", Some(&admin), &bad).await;
         reply.problem(422);
@@ -197,7 +258,11 @@ async fn definitions_are_the_admins_and_are_validated(backend: Backend) {
     }
     let path = format!("/api/v1/promotions/{}", id(&spring));
     let changed = app
-        .patch(&path, Some(&admin), &json!({"code": null, "ends_at": "2030-01-01T00:00:00Z"}))
+        .patch(
+            &path,
+            Some(&admin),
+            &json!({"code": null, "ends_at": "2030-01-01T00:00:00Z"}),
+        )
         .await;
     changed.expect(200);
     assert_eq!(changed.body["code"], Value::Null);
@@ -216,7 +281,10 @@ async fn definitions_are_the_admins_and_are_validated(backend: Backend) {
     assert_eq!(first.body["items"][0]["id"], spring["id"]);
     let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
     let second = app
-        .get(&format!("/api/v1/promotions?limit=2&cursor={cursor}"), Some(&admin))
+        .get(
+            &format!("/api/v1/promotions?limit=2&cursor={cursor}"),
+            Some(&admin),
+        )
         .await;
     assert_eq!(second.body["items"][1]["code"], "P2");
     assert_eq!(second.body["next_cursor"], Value::Null);
@@ -254,13 +322,23 @@ async fn a_cart_shows_its_promotions_and_why_a_code_cannot_apply(backend: Backen
     assert_eq!(applied(&now.body), [(Value::Null, 225)]);
     assert_eq!(now.body["promotions"][0]["promotion_id"], auto["id"]);
     let with_code = app
-        .post(&format!("{path}/promotions"), None, &json!({"code": "tenoff"}))
+        .post(
+            &format!("{path}/promotions"),
+            None,
+            &json!({"code": "tenoff"}),
+        )
         .await;
     with_code.expect(200);
-    assert_eq!(applied(&with_code.body), [(Value::Null, 225), (json!("TENOFF"), 1000)]);
+    assert_eq!(
+        applied(&with_code.body),
+        [(Value::Null, 225), (json!("TENOFF"), 1000)]
+    );
     assert_eq!(with_code.body["discount_total"]["amount"], 1225);
     assert_eq!(with_code.body["total"]["amount"], 4498 - 1225);
-    assert_eq!(app.get(&path, None).await.body["discount_total"]["amount"], 1225);
+    assert_eq!(
+        app.get(&path, None).await.body["discount_total"]["amount"],
+        1225
+    );
 
     // Each reason a code cannot apply has its own problem type.
     let promotions = [
@@ -338,9 +416,7 @@ async fn gb_rules(app: &TestApp, admin: &str) -> (String, String, String) {
     (id(&standard), id(&express), id(&us))
 }
 
-async fn an_order_is_priced_with_discount_shipping_and_tax_and_charged_its_total(
-    backend: Backend,
-) {
+async fn an_order_is_priced_with_discount_shipping_and_tax_and_charged_its_total(backend: Backend) {
     let app = spawn(backend).await;
     let admin = app.admin_token().await;
     let (standard, express, us) = gb_rules(&app, &admin).await;
@@ -355,13 +431,20 @@ async fn an_order_is_priced_with_discount_shipping_and_tax_and_charged_its_total
     let ada = app.register("ada").await;
     let token = Some(ada.access.as_str());
     let cart = cart_with(&app, token, &[(&variants[0], 2), (&variants[1], 1)]).await;
-    app.post(&format!("/api/v1/carts/{cart}/promotions"), token, &json!({"code": "ten"}))
-        .await
-        .expect(200);
+    app.post(
+        &format!("/api/v1/carts/{cart}/promotions"),
+        token,
+        &json!({"code": "ten"}),
+    )
+    .await
+    .expect(200);
 
     // The options to GB, each at its price for this cart, cheapest first.
     let options = app
-        .get(&format!("/api/v1/carts/{cart}/shipping-options?country=gb"), token)
+        .get(
+            &format!("/api/v1/carts/{cart}/shipping-options?country=gb"),
+            token,
+        )
         .await;
     options.expect(200);
     let names: Vec<(&str, i64)> = options.body["items"]
@@ -408,7 +491,10 @@ async fn an_order_is_priced_with_discount_shipping_and_tax_and_charged_its_total
         })
         .collect();
     assert_eq!(lines, [(400, 720), (50, 90)]);
-    assert_eq!(order["shipping_option"], json!({"id": express, "name": "Express"}));
+    assert_eq!(
+        order["shipping_option"],
+        json!({"id": express, "name": "Express"})
+    );
     assert_eq!(order["promotions"][0]["code"], "TEN");
     assert_eq!(order["promotions"][0]["discount"]["amount"], 450);
     let order_id = id(order);
@@ -452,9 +538,13 @@ async fn an_order_is_priced_with_discount_shipping_and_tax_and_charged_its_total
 /// A cart of one unit with `code` applied; guests check out by email.
 async fn cart_with_code(app: &TestApp, token: Option<&str>, variant: &str, code: &str) -> String {
     let cart = cart_with(app, token, &[(variant, 1)]).await;
-    app.post(&format!("/api/v1/carts/{cart}/promotions"), token, &json!({"code": code}))
-        .await
-        .expect(200);
+    app.post(
+        &format!("/api/v1/carts/{cart}/promotions"),
+        token,
+        &json!({"code": code}),
+    )
+    .await
+    .expect(200);
     cart
 }
 
@@ -524,7 +614,11 @@ async fn limited_code_under_load(app: &std::sync::Arc<TestApp>, n: usize) {
     // A new cart is now told the code is used up.
     let late = cart_with(app, None, &[(&variants[0], 1)]).await;
     let reply = app
-        .post(&format!("/api/v1/carts/{late}/promotions"), None, &json!({"code": "FIRST10"}))
+        .post(
+            &format!("/api/v1/carts/{late}/promotions"),
+            None,
+            &json!({"code": "FIRST10"}),
+        )
         .await;
     assert_eq!(
         reply.problem(422)["type"],
@@ -533,7 +627,11 @@ async fn limited_code_under_load(app: &std::sync::Arc<TestApp>, n: usize) {
     // A cancelled order gives its use back: one more checkout gets it.
     let first = replies.iter().find(|r| r.status.as_u16() == 201).unwrap();
     let cancelled = app
-        .post(&format!("/api/v1/orders/{}/cancel", id(&first.body)), Some(&admin), &json!({}))
+        .post(
+            &format!("/api/v1/orders/{}/cancel", id(&first.body)),
+            Some(&admin),
+            &json!({}),
+        )
         .await;
     cancelled.expect(200);
     wait_times_used(app, &admin, &path, 9).await;
@@ -586,7 +684,11 @@ async fn limits_hold_over_nats_and_per_customer(backend: Backend) {
     let mut refused = None;
     for _ in 0..400 {
         let reply = app
-            .post(&format!("/api/v1/carts/{cart}/promotions"), token, &json!({"code": "WELCOME"}))
+            .post(
+                &format!("/api/v1/carts/{cart}/promotions"),
+                token,
+                &json!({"code": "WELCOME"}),
+            )
             .await;
         if reply.status.as_u16() == 422 {
             refused = Some(reply);
@@ -605,13 +707,21 @@ async fn limits_hold_over_nats_and_per_customer(backend: Backend) {
     place(&app, Some(&cy.access), &cart_cy, None, None)
         .await
         .expect(201);
-    app.post(&format!("/api/v1/orders/{}/cancel", id(&first.body)), token, &json!({}))
-        .await
-        .expect(200);
+    app.post(
+        &format!("/api/v1/orders/{}/cancel", id(&first.body)),
+        token,
+        &json!({}),
+    )
+    .await
+    .expect(200);
     let mut applied_again = false;
     for _ in 0..400 {
         let reply = app
-            .post(&format!("/api/v1/carts/{cart}/promotions"), token, &json!({"code": "WELCOME"}))
+            .post(
+                &format!("/api/v1/carts/{cart}/promotions"),
+                token,
+                &json!({"code": "WELCOME"}),
+            )
             .await;
         if reply.status.as_u16() == 200 {
             applied_again = true;

@@ -299,7 +299,12 @@ mod tests {
         };
         let order = Order::place(new_order(lines), priced, "N".into(), 7).unwrap();
         assert_eq!(
-            (order.discount_total, order.shipping_total, order.tax_total, order.total),
+            (
+                order.discount_total,
+                order.shipping_total,
+                order.tax_total,
+                order.total
+            ),
             (250, 500, 550, 3300)
         );
         assert_eq!((order.items[0].discount, order.items[0].tax), (200, 360));

@@ -22,7 +22,10 @@ fn name(errors: &mut Vec<FieldError>, field: &str, value: &str) {
 
 fn currency(errors: &mut Vec<FieldError>, value: &str) {
     if !platform::money::is_currency(value) {
-        errors.push(FieldError::new("currency", "must be an ISO 4217 code such as EUR"));
+        errors.push(FieldError::new(
+            "currency",
+            "must be an ISO 4217 code such as EUR",
+        ));
     }
 }
 
@@ -39,7 +42,10 @@ pub fn option_errors(o: &ShippingOption) -> Vec<FieldError> {
     let everywhere = o.countries.len() == 1 && o.countries[0] == EVERYWHERE;
     if o.countries.is_empty()
         || o.countries.len() > COUNTRIES_MAX
-        || !(everywhere || o.countries.iter().all(|c| platform::address::is_country_code(c)))
+        || !(everywhere
+            || o.countries
+                .iter()
+                .all(|c| platform::address::is_country_code(c)))
     {
         errors.push(FieldError::new(
             "countries",
@@ -57,7 +63,10 @@ pub fn option_errors(o: &ShippingOption) -> Vec<FieldError> {
     if let (Some(min), Some(max)) = (o.min_days, o.max_days)
         && min > max
     {
-        errors.push(FieldError::new("max_days", "must not be less than min_days"));
+        errors.push(FieldError::new(
+            "max_days",
+            "must not be less than min_days",
+        ));
     }
     errors
 }
@@ -101,10 +110,9 @@ pub fn promotion_errors(p: &Promotion) -> Vec<FieldError> {
             "currency",
             "is required for a fixed amount",
         )),
-        Kind::FreeShipping if p.value != 0 => errors.push(FieldError::new(
-            "value",
-            "must be 0 for free shipping",
-        )),
+        Kind::FreeShipping if p.value != 0 => {
+            errors.push(FieldError::new("value", "must be 0 for free shipping"))
+        }
         _ => {}
     }
     if let Some(code) = &p.currency {
@@ -235,6 +243,9 @@ mod tests {
             usage_limit: Some(0),
             ..promotion(Kind::Percentage, 1000, None)
         };
-        assert_eq!(fields(promotion_errors(&window)), ["usage_limit", "ends_at"]);
+        assert_eq!(
+            fields(promotion_errors(&window)),
+            ["usage_limit", "ends_at"]
+        );
     }
 }

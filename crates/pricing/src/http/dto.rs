@@ -36,7 +36,9 @@ fn parse_time(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<i6
 }
 
 fn upper(list: Vec<String>) -> Vec<String> {
-    list.into_iter().map(|c| c.trim().to_ascii_uppercase()).collect()
+    list.into_iter()
+        .map(|c| c.trim().to_ascii_uppercase())
+        .collect()
 }
 
 // ---- shipping options ----
@@ -46,7 +48,11 @@ fn upper(list: Vec<String>) -> Vec<String> {
 #[serde(deny_unknown_fields)]
 pub struct ShippingOptionIn {
     /// Shown at checkout, e.g. "Standard".
-    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]"
+    )]
     pub name: String,
     /// ISO 3166-1 alpha-2 codes, or `["*"]` for everywhere.
     #[schema(schema_with = platform::http::schema::countries)]
@@ -98,7 +104,11 @@ impl From<ShippingOptionIn> for ShippingOption {
 pub struct ShippingOptionPatch {
     /// New name.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]"
+    )]
     pub name: Option<String>,
     /// New countries.
     #[serde(default)]
@@ -216,7 +226,11 @@ pub struct TaxRateIn {
     #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
     pub region: Option<String>,
     /// Shown on receipts, e.g. "VAT".
-    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]"
+    )]
     pub name: String,
     /// Basis points, 0..=10000 (2000 is 20 %).
     #[schema(minimum = 0, maximum = 10000)]
@@ -255,7 +269,11 @@ pub struct TaxRatePatch {
     #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
     pub region: Option<Option<String>>,
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]"
+    )]
     pub name: Option<String>,
     #[serde(default)]
     #[schema(minimum = 0, maximum = 10000)]
@@ -323,7 +341,11 @@ pub struct PromotionIn {
     #[serde(default)]
     #[schema(pattern = r"^[A-Za-z0-9_-]{1,50}$")]
     pub code: Option<String>,
-    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]"
+    )]
     pub name: String,
     /// `percentage` | `fixed` | `free_shipping`.
     #[schema(schema_with = kind_schema)]
@@ -373,7 +395,10 @@ fn code(raw: Option<String>, errors: &mut Vec<FieldError>) -> Option<String> {
     // Exactly as the schema says: no spaces around it.
     let code = normalize_code(&raw).filter(|_| raw.trim() == raw);
     if code.is_none() {
-        errors.push(FieldError::new("code", "must be 1 to 50 of A-Z, 0-9, - and _"));
+        errors.push(FieldError::new(
+            "code",
+            "must be 1 to 50 of A-Z, 0-9, - and _",
+        ));
     }
     code
 }
@@ -428,7 +453,11 @@ pub struct PromotionPatch {
     #[schema(value_type = Option<String>, pattern = r"^[A-Za-z0-9_-]{1,50}$")]
     pub code: Option<Option<String>>,
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 200, pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"[^\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\uFEFF]"
+    )]
     pub name: Option<String>,
     #[serde(default)]
     #[schema(schema_with = kind_schema)]
@@ -474,9 +503,7 @@ impl PromotionPatch {
                 Some(raw) => code(raw, &mut errors),
             },
             name: self.name.map_or(current.name, |n| n.trim().to_owned()),
-            kind: self
-                .kind
-                .map_or(current.kind, |k| kind(&k, &mut errors)),
+            kind: self.kind.map_or(current.kind, |k| kind(&k, &mut errors)),
             value: self.value.unwrap_or(current.value),
             currency: self
                 .currency

@@ -58,10 +58,7 @@ pub(super) async fn get(
     _admin: AdminUser,
     Path(id): Path<String>,
 ) -> Result<Json<PromotionOut>> {
-    let found = state
-        .service
-        .promotion(parse_id(&id, "promotion")?)
-        .await?;
+    let found = state.service.promotion(parse_id(&id, "promotion")?).await?;
     Ok(Json(found.into()))
 }
 

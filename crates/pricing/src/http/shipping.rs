@@ -13,7 +13,9 @@ use platform::{
 
 use super::{
     PricingState,
-    dto::{OptionsQuery, ShippingOptionIn, ShippingOptionList, ShippingOptionOut, ShippingOptionPatch},
+    dto::{
+        OptionsQuery, ShippingOptionIn, ShippingOptionList, ShippingOptionOut, ShippingOptionPatch,
+    },
     parse_id,
 };
 use crate::error::Result;

@@ -50,7 +50,10 @@ pub(super) async fn update(
 ) -> Result<Json<TaxRateOut>> {
     let rate = state
         .service
-        .update_rate(parse_id(&id, "tax rate")?, |current| Ok(body.apply(current)))
+        .update_rate(
+            parse_id(&id, "tax rate")?,
+            |current| Ok(body.apply(current)),
+        )
         .await?;
     Ok(Json(rate.into()))
 }
