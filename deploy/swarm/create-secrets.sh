@@ -22,7 +22,7 @@ create() { # name, value
 }
 
 create postgres_password "$(random)"
-for service in users catalog cart orders payments notifications; do
+for service in users catalog pricing cart orders payments notifications; do
   if exists "mercato_${service}_db_password" && exists "mercato_${service}_config"; then
     echo "secrets of $service exist; kept" >&2
     continue

@@ -355,7 +355,7 @@ fn the_staging_overlay_adds_postgres_and_nats_in_the_cluster() {
     }
 }
 
-/// An overlay of the six services: rendered, validated, and every
+/// An overlay of the seven services: rendered, validated, and every
 /// invariant checked; returns its objects for more.
 fn services_overlay(overlay: &str) -> Vec<Value> {
     let (text, objects) = render(overlay);

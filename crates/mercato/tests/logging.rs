@@ -1,7 +1,7 @@
 //! Centralized logs, through the shipped files: `deploy/elasticsearch/
 //! setup.sh` loads the index template into a server of the Elasticsearch
 //! API (noida-db; the real Elasticsearch cannot run here), rsyslog runs
-//! `deploy/rsyslog/mercato.conf` unchanged and ships the six-process mode's
+//! `deploy/rsyslog/mercato.conf` unchanged and ships the seven-process mode's
 //! log files while a checkout and a failure happen, and the Kibana saved
 //! searches' own queries find them: every line of the checkout by
 //! `trace.id`, every line of one request by `http.request.id`, the errors
@@ -339,7 +339,7 @@ fn per_service<'a>(lines: impl Iterator<Item = &'a Value>) -> BTreeMap<String, u
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_six_process_checkout_is_shipped_once_and_found_by_trace_request_and_error() {
+async fn a_seven_process_checkout_is_shipped_once_and_found_by_trace_request_and_error() {
     let es = Elasticsearch::start().await;
     // The operator's setup, as the Compose logging-setup service runs it.
     let setup = Command::new("bash")

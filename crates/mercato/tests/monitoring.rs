@@ -256,14 +256,14 @@ async fn a_payment_outage_pages_through_alertmanager_and_resolves_after_recovery
     outage_pages_and_resolves(&app, &paypal, &prometheus, &delivered).await;
 }
 
-/// The same in the six-process mode on PostgreSQL and NATS behind
+/// The same in the seven-process mode on PostgreSQL and NATS behind
 /// Traefik: one job per service as in `deploy/prometheus/prometheus.yml`,
 /// plus the gateway's own metrics, and the journey through the gateway.
 /// (It found the gateway taking the only payments instance out of
 /// rotation after three 502 answers during the PayPal outage: Traefik's
 /// passive health check, now gone.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn in_the_six_process_mode_a_payment_outage_pages_and_resolves() {
+async fn in_the_seven_process_mode_a_payment_outage_pages_and_resolves() {
     let paypal = FakePaypal::start(PAYPAL_ID, PAYPAL_SECRET, 3600).await;
     let nats = NatsServer::start();
     let etcd = EtcdServer::start().await;
@@ -300,7 +300,7 @@ async fn in_the_six_process_mode_a_payment_outage_pages_and_resolves() {
     ));
     let prometheus = prometheus(&jobs, &alertmanager).await;
     prometheus
-        .wait_for("count(up == 1) == 7", Duration::from_secs(30))
+        .wait_for("count(up == 1) == 8", Duration::from_secs(30))
         .await;
     outage_pages_and_resolves(&app, &paypal, &prometheus, &delivered).await;
     // The gateway's own series are there for its dashboard panels.

@@ -164,6 +164,7 @@ fn a_change_rebuilds_the_images_built_from_what_it_touches() {
         "all",
         "users",
         "catalog",
+        "pricing",
         "cart",
         "orders",
         "payments",

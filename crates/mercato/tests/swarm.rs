@@ -90,6 +90,7 @@ async fn the_swarm_stack_serves_scales_updates_rolls_back_and_keeps_its_data() {
     let wanted: BTreeMap<String, f64> = [
         ("users", 2.0),
         ("catalog", 2.0),
+        ("pricing", 2.0),
         ("cart", 2.0),
         ("orders", 2.0),
         ("payments", 2.0),

@@ -1,4 +1,4 @@
-//! Traces across the six-process mode: every service exports its spans over
+//! Traces across the seven-process mode: every service exports its spans over
 //! OTLP to a real collector (rotel), which forwards them to a real trace
 //! store (Arize Phoenix). One checkout, started by a client with its own
 //! `traceparent`, is one trace holding spans of every service on its path,
@@ -54,6 +54,7 @@ fn service_of(span: &Value) -> Option<String> {
         "auth" | "users" | "me" => "users",
         "products" | "categories" | "inventory" | "variants" => "catalog",
         "carts" => "cart",
+        "quotes" | "promotions" | "shipping-options" | "tax-rates" => "pricing",
         "orders" => "orders",
         "payments" => "payments",
         "notifications" => "notifications",
@@ -110,6 +111,7 @@ async fn one_checkout_is_one_trace_across_every_service_and_the_bus() {
     let wanted: BTreeSet<String> = [
         "users",
         "catalog",
+        "pricing",
         "cart",
         "orders",
         "payments",

@@ -4,10 +4,11 @@
 # first start of the PostgreSQL container, as the official image runs
 # /docker-entrypoint-initdb.d/*.sh.
 set -eu
-for service in users catalog cart orders payments notifications; do
+for service in users catalog pricing cart orders payments notifications; do
   case $service in
     users) password=${USERS_DB_PASSWORD:?} ;;
     catalog) password=${CATALOG_DB_PASSWORD:?} ;;
+    pricing) password=${PRICING_DB_PASSWORD:?} ;;
     cart) password=${CART_DB_PASSWORD:?} ;;
     orders) password=${ORDERS_DB_PASSWORD:?} ;;
     payments) password=${PAYMENTS_DB_PASSWORD:?} ;;

@@ -4,7 +4,7 @@
 # <service>-db-password (mounted as files). Run once, on PostgreSQL's first
 # start, as the official image runs /docker-entrypoint-initdb.d/*.sh.
 set -eu
-for service in users catalog cart orders payments notifications; do
+for service in users catalog pricing cart orders payments notifications; do
   password=$(cat "/run/secrets/mercato/$service-db-password")
   psql -v ON_ERROR_STOP=1 -h /var/run/postgresql -U "${POSTGRES_USER:-postgres}" -d postgres \
     -v role="$service" -v password="$password" <<'SQL'

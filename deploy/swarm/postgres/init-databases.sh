@@ -6,7 +6,7 @@
 # /docker-entrypoint-initdb.d/*.sh.
 set -eu
 dir=${MERCATO_DB_PASSWORDS_DIR:-/run/secrets}
-for service in users catalog cart orders payments notifications; do
+for service in users catalog pricing cart orders payments notifications; do
   password=$(cat "$dir/mercato_${service}_db_password")
   psql -v ON_ERROR_STOP=1 -h /var/run/postgresql -U "${POSTGRES_USER:-postgres}" -d postgres \
     -v role="$service" -v password="$password" <<'SQL'

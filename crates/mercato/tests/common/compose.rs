@@ -142,6 +142,7 @@ impl Stack {
         let etcd_port = free_port();
         let mut env = format!(
             "POSTGRES_PASSWORD=pg-secret\nUSERS_DB_PASSWORD=u-secret\nCATALOG_DB_PASSWORD=c-secret\n\
+             PRICING_DB_PASSWORD=pr-secret\n\
              CART_DB_PASSWORD=ca-secret\nORDERS_DB_PASSWORD=o-secret\nPAYMENTS_DB_PASSWORD=p-secret\n\
              NOTIFICATIONS_DB_PASSWORD=n-secret\nADMIN_EMAIL={}\nADMIN_PASSWORD={}\n\
              MERCATO_HTTP_PORT={port}\nMERCATO_ADMIN_PORT={}\nMERCATO_TAG={}\n",

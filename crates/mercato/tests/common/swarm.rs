@@ -43,6 +43,7 @@ pub const SERVICES: &[&str] = &[
     "traefik",
     "users",
     "catalog",
+    "pricing",
     "cart",
     "orders",
     "payments",
@@ -130,6 +131,7 @@ impl SwarmStack {
         let mut images: Vec<(String, String)> = [
             "users",
             "catalog",
+            "pricing",
             "cart",
             "orders",
             "payments",

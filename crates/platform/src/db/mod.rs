@@ -211,7 +211,7 @@ impl Db {
                         "PRAGMA synchronous = NORMAL",
                         "PRAGMA foreign_keys = ON",
                         // 1 MiB of page cache per connection instead of 2:
-                        // six services' pools would otherwise hold over
+                        // seven services' pools would otherwise hold over
                         // 100 MiB of it, and the OS caches the file anyway.
                         "PRAGMA cache_size = -1024",
                     ] {
