@@ -152,11 +152,26 @@ pub fn notice_for(event: &Envelope, links: &Links<'_>) -> anyhow::Result<Option<
                            "line_total": money(l.quantity.saturating_mul(l.unit_price), &e.currency)})
                 })
                 .collect();
+            let subtotal: i64 = e
+                .lines
+                .iter()
+                .map(|l| l.quantity.saturating_mul(l.unit_price))
+                .sum();
+            // Only what the order has: no "Discount: 0.00" in every mail.
+            let shown = |amount: i64| (amount != 0).then(|| money(amount, &e.currency));
+            let codes: Vec<&str> = e
+                .promotions
+                .iter()
+                .filter_map(|p| p.code.as_deref())
+                .collect();
             Notice {
                 template: Template::OrderPlaced,
                 customer_id: e.customer_id,
-                email: e.email,
+                email: e.email.clone(),
                 context: json!({"shop": shop, "number": e.number, "items": items,
+                    "subtotal": money(subtotal, &e.currency),
+                    "discount": shown(e.discount_total), "codes": codes.join(", "),
+                    "shipping": shown(e.shipping_total), "tax": shown(e.tax_total),
                     "total": money(e.total, &e.currency), "order_url": links.order(e.order_id)}),
             }
         }

@@ -273,6 +273,40 @@ mod tests {
     }
 
     #[test]
+    fn the_order_mail_shows_only_the_parts_of_the_price_it_has() {
+        let templates = Templates::load(None).unwrap();
+        let context = |discount: Option<&str>, shipping: Option<&str>, tax: Option<&str>| {
+            json!({"shop": "M", "number": "N-1", "order_url": "u",
+                   "items": [{"name": "Tea", "quantity": 2, "line_total": "$39.98"}],
+                   "subtotal": "$39.98", "discount": discount, "codes": "TEN",
+                   "shipping": shipping, "tax": tax, "total": "$46.57"})
+        };
+        let priced = templates
+            .render(
+                Template::OrderPlaced,
+                &context(Some("$4.00"), Some("$5.00"), Some("$5.59")),
+            )
+            .unwrap();
+        for line in [
+            "Subtotal: $39.98",
+            "Discount (TEN): -$4.00",
+            "Shipping: $5.00",
+            "Tax: $5.59",
+            "Total: $46.57",
+        ] {
+            assert!(priced.text.contains(line), "{line} in {}", priced.text);
+        }
+        assert!(priced.html.contains("Discount (TEN)"));
+        let plain = templates
+            .render(Template::OrderPlaced, &context(None, None, None))
+            .unwrap();
+        for absent in ["Discount", "Shipping", "Tax"] {
+            assert!(!plain.text.contains(absent), "{absent} in {}", plain.text);
+            assert!(!plain.html.contains(absent), "{absent} in {}", plain.html);
+        }
+    }
+
+    #[test]
     fn a_missing_variable_is_an_error_not_an_empty_string() {
         let templates = Templates::load(None).unwrap();
         assert!(templates.render(Template::OrderPaid, &json!({})).is_err());
