@@ -574,6 +574,106 @@ async fn the_shop_works_without_javascript() {
     browser.close().await;
 }
 
+on_both_backends!(a_code_a_shipping_option_and_tax_are_priced_in_the_shop);
+
+/// Standard and Express shipping to the US, 10 % tax on goods and shipping,
+/// and a 10 % code: the cart shows the code's discount (and why another
+/// cannot apply), the checkout lists the options for the address, and the
+/// order page and its payment carry every total.
+async fn a_code_a_shipping_option_and_tax_are_priced_in_the_shop(backend: Backend) {
+    let app = shop(backend).await;
+    let admin = app.admin_token().await;
+    let mut options = Vec::new();
+    for (name, price) in [("Standard", 500), ("Express", 1500)] {
+        let created = app
+            .post(
+                "/api/v1/shipping-options",
+                Some(&admin),
+                &serde_json::json!({"name": name, "countries": ["US"], "currency": "USD", "price": price, "min_days": 1, "max_days": 3}),
+            )
+            .await;
+        created.expect(201);
+        options.push(created.body["id"].as_str().unwrap().to_owned());
+    }
+    app.post(
+        "/api/v1/tax-rates",
+        Some(&admin),
+        &serde_json::json!({"country": "US", "name": "Sales tax", "rate": 1000, "applies_to_shipping": true}),
+    )
+    .await
+    .expect(201);
+    app.post(
+        "/api/v1/promotions",
+        Some(&admin),
+        &serde_json::json!({"code": "SAVE10", "name": "Ten percent", "kind": "percentage", "value": 1000}),
+    )
+    .await
+    .expect(201);
+    let pick = pick_product(&app).await;
+    let browser = Browser::start(&app.base, true).await;
+    browser.goto(&format!("/p/{}", pick.slug)).await;
+    browser.click(&format!("#v-{}", pick.variants[0].0)).await;
+    browser.fill("#f-quantity", "2").await;
+    browser.click("form.add-to-cart button[type=submit]").await;
+    wait_for_badge(&browser, "2").await;
+    browser.goto("/cart").await;
+    browser.fill("#promo-code", "nope").await;
+    browser.click_text("Apply").await;
+    browser
+        .wait_for_text("NOPE is not a code of this shop.")
+        .await;
+    browser.fill("#promo-code", "save10").await;
+    browser.click_text("Apply").await;
+    browser.wait_for_text("The code is applied.").await;
+    let subtotal = 2 * pick.variants[0].2;
+    let discount = (subtotal * 1000 + 5000) / 10_000;
+    browser.wait_for_text("Discount (SAVE10)").await;
+    assert_eq!(
+        parse_usd(&browser.text("[data-cart-total]").await),
+        subtotal - discount
+    );
+    browser.assert_accessible("cart with a code").await;
+
+    browser.click_text("Check out").await;
+    fill_address(&browser, Some("priced@example.com")).await;
+    browser
+        .click_text("Show shipping options for this address")
+        .await;
+    browser.wait_for_text("Express — $15.00").await;
+    browser.wait_for_text("Standard — $5.00").await;
+    browser
+        .assert_accessible("checkout with shipping options")
+        .await;
+    assert_eq!(browser.all("input[name=shipping_option_id]").await.len(), 2);
+    // Cheapest first and chosen by default; the customer takes Express.
+    browser
+        .click(&format!("label[for='ship-{}']", options[1]))
+        .await;
+    browser.click_text("Place order").await;
+    browser.find("#f-card_number").await;
+    let id = order_id(&browser.path().await);
+    let goods_tax = ((subtotal - discount) * 1000 + 5000) / 10_000;
+    let total = subtotal - discount + 1500 + goods_tax + 150;
+    let order = app.get(&format!("/api/v1/orders/{id}"), None).await;
+    assert_eq!(order.body["shipping_option"]["name"], "Express");
+    assert_eq!(order.body["discount_total"]["amount"], discount);
+    assert_eq!(order.body["tax_total"]["amount"], goods_tax + 150);
+    assert_eq!(order.body["total"]["amount"], total);
+    pay_with(&browser, "4242424242424242").await;
+    browser.wait_for_text("Paid, being prepared").await;
+    for shown in [
+        "Discount".to_owned(),
+        "Shipping (Express)".to_owned(),
+        "Tax".to_owned(),
+        usd(total),
+    ] {
+        browser.wait_for_text(&shown).await;
+    }
+    let payment = testkit::shop::payment_of(&app, &id, None).await;
+    assert_eq!(payment["amount"]["amount"], total);
+    browser.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_404_page_is_accessible() {
     let app = shop(Backend::Sqlite).await;

@@ -128,6 +128,8 @@ pub fn router(cfg: &WebConfig, facts: ShopFacts, backend: Backend) -> anyhow::Re
         .route("/cart/items", post(pages::cart::add))
         .route("/cart/items/{item}", post(pages::cart::update))
         .route("/cart/items/{item}/remove", post(pages::cart::remove))
+        .route("/cart/promotions", post(pages::cart::apply_code))
+        .route("/cart/promotions/remove", post(pages::cart::remove_code))
         .route(
             "/checkout",
             get(pages::checkout::form).post(pages::checkout::place),

@@ -132,9 +132,29 @@ pub struct Cart {
     pub promotions: Vec<AppliedPromotion>,
     /// What is due before shipping and tax.
     pub total: Money,
+    /// The code the customer applied (also while it does not apply).
+    #[serde(default)]
+    pub promotion_code: Option<String>,
     /// Units.
     #[serde(default)]
     pub item_count: i64,
+}
+
+/// A shipping option priced for a cart (minor units of the cart's currency).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ShippingChoice {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Minor units.
+    pub price: i64,
+    /// Delivery estimate, days.
+    #[serde(default)]
+    pub min_days: Option<i64>,
+    /// Delivery estimate, days.
+    #[serde(default)]
+    pub max_days: Option<i64>,
 }
 
 /// A cart line.

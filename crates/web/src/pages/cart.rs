@@ -196,6 +196,70 @@ pub async fn remove(
     change(&visit, Method::DELETE, &item, None).await
 }
 
+#[derive(Debug, Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+/// `POST /cart/promotions`: applies a code; the API's reason when it cannot.
+pub async fn apply_code(visit: Visit, CsrfForm(form): CsrfForm<CodeForm>) -> Response {
+    let code = form.code.trim();
+    if code.is_empty() {
+        return refuse(&visit, "/cart", "Enter a promotion code.");
+    }
+    let caller = visit.caller().await;
+    let cart = match current(&visit, &caller).await {
+        Ok(Some(cart)) => cart,
+        Ok(None) => return refuse(&visit, "/cart", "Add something to your cart first."),
+        Err(e) => return visit.failure(&e, "/cart").await,
+    };
+    let path = format!("/api/v1/carts/{}/promotions", cart.id);
+    match visit
+        .state
+        .api
+        .send::<Cart>(
+            &caller,
+            Method::POST,
+            &path,
+            &serde_json::json!({"code": code}),
+        )
+        .await
+    {
+        Ok(_) => {
+            visit.session.flash(true, "The code is applied.");
+            Redirect::to("/cart").into_response()
+        }
+        Err(e) if e.problem().is_some() && e.status().is_client_error() && !e.is_unauthorized() => {
+            // The problem's detail names the code and why it cannot apply.
+            refuse(&visit, "/cart", &e.message())
+        }
+        Err(e) => visit.failure(&e, "/cart").await,
+    }
+}
+
+/// `POST /cart/promotions/remove`.
+pub async fn remove_code(visit: Visit, CsrfForm(form): CsrfForm<CodeForm>) -> Response {
+    let caller = visit.caller().await;
+    let cart = match current(&visit, &caller).await {
+        Ok(Some(cart)) => cart,
+        Ok(None) => return Redirect::to("/cart").into_response(),
+        Err(e) => return visit.failure(&e, "/cart").await,
+    };
+    let path = format!(
+        "/api/v1/carts/{}/promotions/{}",
+        cart.id,
+        super::encode(form.code.trim())
+    );
+    match visit.state.api.delete::<Cart>(&caller, &path).await {
+        Ok(_) => {
+            visit.session.flash(true, "The code is removed.");
+            Redirect::to("/cart").into_response()
+        }
+        Err(e) => visit.failure(&e, "/cart").await,
+    }
+}
+
 async fn change(visit: &Visit, method: Method, item: &str, quantity: Option<i64>) -> Response {
     let caller = visit.caller().await;
     let cart = match current(visit, &caller).await {

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::{AddressForm, CsrfForm, Visit, cart::current};
 use crate::{
     api::{ApiError, Caller},
-    models::{Address, ApiProblem, Cart, Items, Order, Payment},
+    models::{Address, ApiProblem, Cart, Items, Order, Payment, ShippingChoice},
     session::random_token,
     views::{self, checkout::CheckoutView},
 };
@@ -30,6 +30,27 @@ pub struct CheckoutForm {
     pub payment_provider: String,
     #[serde(default)]
     pub save_address: String,
+    /// The shipping option chosen; empty: the cheapest for the address.
+    #[serde(default)]
+    pub shipping_option_id: String,
+    /// Set by the "Show shipping options" button: show them for the
+    /// address entered, place nothing.
+    #[serde(default)]
+    pub refresh: String,
+}
+
+impl CheckoutForm {
+    /// The destination country the form names: the chosen saved address's,
+    /// else the one typed in.
+    fn country(&self, addresses: &[Address]) -> Option<String> {
+        let country = addresses
+            .iter()
+            .find(|a| a.id.as_deref() == Some(self.address_id.as_str()))
+            .map_or(self.address.country.as_str(), |a| a.country.as_str())
+            .trim()
+            .to_ascii_uppercase();
+        (country.len() == 2 && country.bytes().all(|b| b.is_ascii_alphabetic())).then_some(country)
+    }
 }
 
 /// `GET /checkout`.
@@ -96,6 +117,26 @@ async fn render_form(
     problem: Option<&ApiProblem>,
     status: StatusCode,
 ) -> Response {
+    let caller = visit.caller().await;
+    let country = values.country(addresses);
+    let options = match &country {
+        Some(country) => match visit
+            .state
+            .api
+            .get::<Items<ShippingChoice>>(
+                &caller,
+                &format!(
+                    "/api/v1/carts/{}/shipping-options?country={country}",
+                    cart.id
+                ),
+            )
+            .await
+        {
+            Ok(list) => list.items,
+            Err(e) => return visit.failure(&e, "/checkout").await,
+        },
+        None => Vec::new(),
+    };
     let chrome = visit.chrome().await;
     let auth = visit.auth();
     (
@@ -109,6 +150,8 @@ async fn render_form(
                 problem,
                 providers: &visit.state.settings.payment_providers,
                 account_email: auth.as_ref().map(|a| a.email.as_str()),
+                country: country.as_deref(),
+                options: &options,
             },
         ),
     )
@@ -132,6 +175,10 @@ pub async fn place(visit: Visit, CsrfForm(form): CsrfForm<CheckoutForm>) -> Resp
     if values.key.is_empty() || values.key.len() > 64 {
         values.key = random_token();
     }
+    if !form.refresh.is_empty() {
+        values.refresh.clear();
+        return render_form(&visit, &cart, &addresses, &values, None, StatusCode::OK).await;
+    }
     let shipping_address = match addresses
         .iter()
         .find(|a| a.id.as_deref() == Some(form.address_id.as_str()))
@@ -150,6 +197,9 @@ pub async fn place(visit: Visit, CsrfForm(form): CsrfForm<CheckoutForm>) -> Resp
     });
     if !logged_in {
         body["email"] = serde_json::Value::String(form.email.trim().to_owned());
+    }
+    if !form.shipping_option_id.is_empty() {
+        body["shipping_option_id"] = serde_json::Value::String(form.shipping_option_id.clone());
     }
     let order: Order = match visit
         .state

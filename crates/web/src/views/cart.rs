@@ -63,6 +63,24 @@ pub fn cart(chrome: &Chrome, cart: Option<&Cart>) -> Markup {
                             }
                             dt.total { "Total" } dd.total data-cart-total { (money(&cart.total)) }
                         }
+                        @let applied = cart.promotions.iter().any(|p| p.code.is_some() && p.code == cart.promotion_code);
+                        @if let Some(code) = &cart.promotion_code {
+                            @if !applied {
+                                p.error role="alert" { "The code " (code) " does not apply to this cart now; remove it to check out without it." }
+                            }
+                            form.inline action="/cart/promotions/remove" method="post" {
+                                (csrf(&chrome.csrf))
+                                input type="hidden" name="code" value=(code);
+                                button.link type="submit" aria-label=(format!("Remove the code {code}")) { "Remove code " (code) }
+                            }
+                        } @else {
+                            form.promo action="/cart/promotions" method="post" {
+                                (csrf(&chrome.csrf))
+                                label for="promo-code" { "Promotion code" }
+                                input #promo-code type="text" name="code" maxlength="50" autocomplete="off" autocapitalize="characters" spellcheck="false";
+                                button type="submit" { "Apply" }
+                            }
+                        }
                         p.muted { "Shipping and tax are added at checkout." }
                         a.button.primary href="/checkout" { "Check out" }
                     }

@@ -4,7 +4,7 @@ use maud::{Markup, html};
 
 use super::{Chrome, Field, address_fields, csrf, form_problem, money, page};
 use crate::{
-    models::{Address, ApiProblem, Cart, Order, Payment},
+    models::{Address, ApiProblem, Cart, Order, Payment, ShippingChoice},
     pages::checkout::CheckoutForm,
 };
 
@@ -17,6 +17,22 @@ pub struct CheckoutView<'a> {
     pub providers: &'a [String],
     /// Logged in: the account's email (no field for it).
     pub account_email: Option<&'a str>,
+    /// The destination country, once the form names one.
+    pub country: Option<&'a str>,
+    /// The shipping options to it, priced for the cart, cheapest first.
+    pub options: &'a [ShippingChoice],
+}
+
+fn days(option: &ShippingChoice) -> Option<String> {
+    match (option.min_days, option.max_days) {
+        (Some(a), Some(b)) if a == b => {
+            Some(format!("{a} {}", if a == 1 { "day" } else { "days" }))
+        }
+        (Some(a), Some(b)) => Some(format!("{a}–{b} days")),
+        (None, Some(b)) => Some(format!("up to {b} days")),
+        (Some(a), None) => Some(format!("from {a} days")),
+        (None, None) => None,
+    }
 }
 
 fn provider_label(provider: &str) -> &str {
@@ -83,6 +99,35 @@ pub fn form(chrome: &Chrome, v: &CheckoutView<'_>) -> Markup {
                             }
                         }
                     }
+                    fieldset {
+                        legend { "Shipping" }
+                        @let error = p.and_then(|p| p.field("shipping_option_id"));
+                        @if v.options.is_empty() {
+                            @if v.country.is_some() {
+                                p { "No shipping is charged to this address." }
+                            } @else {
+                                p.muted { "Enter your address to see the shipping options." }
+                            }
+                        } @else {
+                            div.choices {
+                                @for (i, option) in v.options.iter().enumerate() {
+                                    @let id = format!("ship-{}", option.id);
+                                    div.choice {
+                                        input id=(id) type="radio" name="shipping_option_id" value=(option.id)
+                                            checked[f.shipping_option_id == option.id || (i == 0 && !v.options.iter().any(|o| o.id == f.shipping_option_id))];
+                                        label for=(id) {
+                                            (option.name) " — "
+                                            @if option.price == 0 { "free" } @else { (crate::money::format(&crate::models::Money { amount: option.price, currency: v.cart.currency.clone() })) }
+                                            @if let Some(days) = days(option) { span.muted { " (" (days) ")" } }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        @if let Some(message) = error { p.error role="alert" { (message) } }
+                    }
+                    // Outside the fieldset: its radios are one group.
+                    button.secondary type="submit" name="refresh" value="1" formnovalidate { "Show shipping options for this address" }
                     fieldset {
                         legend { "Payment" }
                         @let error = p.and_then(|p| p.field("payment_provider"));
