@@ -277,6 +277,18 @@ impl Shopper {
     async fn checkout(&mut self, started: Instant) -> Option<()> {
         let cart = self.open_cart(started).await?;
         self.add(&cart, 1).await?;
+        if let Some(code) = self.shop.checkout_code.clone() {
+            let request = self
+                .client
+                .post(format!("{}/api/v1/carts/{cart}/promotions", self.base))
+                .json(&json!({"code": code}));
+            let (status, _) = self
+                .call("POST /carts/{id}/promotions", request, Instant::now())
+                .await?;
+            if status != 200 {
+                return None;
+            }
+        }
         let placing = Instant::now();
         let placing_at = time::OffsetDateTime::now_utc();
         let request = self
@@ -286,7 +298,7 @@ impl Shopper {
             .json(&json!({
                 "cart_id": cart, "email": "shopper@example.com", "payment_provider": "test",
                 "shipping_address": {"name": "Load Test", "line1": "1 Bench Street",
-                    "city": "Berlin", "postal_code": "10115", "country": "DE"}
+                    "city": "Berlin", "postal_code": "10115", "country": crate::shop::CHECKOUT_COUNTRY}
             }));
         let (status, order) = self.call("POST /orders", request, placing).await?;
         if status != 201 {

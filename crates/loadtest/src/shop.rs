@@ -19,7 +19,15 @@ pub struct Shop {
     pub floor_path: String,
     /// Category slugs (the storefront's category pages).
     pub categories: Vec<String>,
+    /// The promotion code checkouts apply (set up with admin credentials,
+    /// with a shipping option and a tax rate for the checkout's address).
+    pub checkout_code: Option<String>,
 }
+
+/// The country of the checkout scenario's address.
+pub const CHECKOUT_COUNTRY: &str = "DE";
+/// The code the checkout scenario applies.
+const CHECKOUT_CODE: &str = "BENCH10";
 
 /// Reads the catalog (up to `max_products`) and prepares queries with `seed`.
 /// With admin credentials, tops up the stock of the variants that carts and
@@ -34,6 +42,7 @@ pub async fn discover(
     let mut shop = Shop::default();
     let mut words = std::collections::BTreeSet::new();
     let mut stocked: Vec<(String, String, i64)> = Vec::new(); // (variant id, sku, available)
+    let mut currency: Option<String> = None;
     let mut cursor: Option<String> = None;
     while shop.slugs.len() < max_products {
         let mut url = format!("{base}/api/v1/products?limit=100");
@@ -55,6 +64,9 @@ pub async fn discover(
                 words.insert(word.to_lowercase());
             }
             for variant in product["variants"].as_array().into_iter().flatten() {
+                if currency.is_none() {
+                    currency = variant["price"]["currency"].as_str().map(str::to_owned);
+                }
                 stocked.push((
                     text(variant, "id")?,
                     text(variant, "sku")?,
@@ -117,6 +129,9 @@ pub async fn discover(
                 .error_for_status()
                 .with_context(|| format!("topping up {sku}"))?;
         }
+        let currency = currency.as_deref().unwrap_or("USD");
+        price_checkouts(client, base, &token, currency).await?;
+        shop.checkout_code = Some(CHECKOUT_CODE.to_owned());
     } else {
         stocked.retain(|(_, _, available)| *available > 0);
     }
@@ -148,6 +163,51 @@ fn list_query(rng: &mut fastrand::Rng, categories: &[String]) -> String {
         q.push(format!("min_price={low}&max_price={}", low + 5000));
     }
     q.join("&")
+}
+
+/// What checkouts are priced with, as a shop would have it: a shipping
+/// option to the checkout's country, its tax rate (on shipping too) and a
+/// 10 % code. Made once; a later run finds them there (409s).
+async fn price_checkouts(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    currency: &str,
+) -> anyhow::Result<()> {
+    let options: Value = client
+        .get(format!(
+            "{base}/api/v1/shipping-options?country={CHECKOUT_COUNTRY}&currency={currency}"
+        ))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let mut definitions = vec![(
+        "tax-rates",
+        json!({"country": CHECKOUT_COUNTRY, "name": "MwSt", "rate": 1900, "applies_to_shipping": true}),
+    ), (
+        "promotions",
+        json!({"code": CHECKOUT_CODE, "name": "Load test", "kind": "percentage", "value": 1000}),
+    )];
+    if options["items"].as_array().is_none_or(Vec::is_empty) {
+        definitions.push((
+            "shipping-options",
+            json!({"name": "Standard", "countries": [CHECKOUT_COUNTRY], "currency": currency, "price": 490, "min_days": 2, "max_days": 4}),
+        ));
+    }
+    for (path, body) in definitions {
+        let reply = client
+            .post(format!("{base}/api/v1/{path}"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await?;
+        if !(reply.status().is_success() || reply.status() == reqwest::StatusCode::CONFLICT) {
+            bail!("creating {path}: {}", reply.status());
+        }
+    }
+    Ok(())
 }
 
 async fn login(

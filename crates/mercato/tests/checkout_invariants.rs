@@ -164,6 +164,15 @@ where
 /// checks every invariant.
 async fn run(shop: &Shop, midway: impl std::future::Future<Output = ()>) {
     let variants = stock_the_shop(shop).await;
+    // Every order carries an automatic 10 % off, which its payment charges.
+    shop.app
+        .post(
+            "/api/v1/promotions",
+            Some(&shop.admin),
+            &json!({"name": "Ten off everything", "kind": "percentage", "value": 1000}),
+        )
+        .await
+        .expect(201);
     // Every cart is filled while all stock is still free; then they all
     // check out at once.
     let carts = futures::stream::iter(0..ORDERS)
@@ -215,6 +224,10 @@ async fn run(shop: &Shop, midway: impl std::future::Future<Output = ()>) {
             .body;
         let payments = payments["items"].as_array().unwrap();
         assert!(payments.len() <= 1, "one payment per order: {payments:?}");
+        let line = o["items"][0]["line_total"]["amount"].as_i64().unwrap();
+        let discount = (line * 1000 + 5000) / 10_000;
+        assert_eq!(o["discount_total"]["amount"], discount, "{o}");
+        assert_eq!(o["total"]["amount"], line - discount, "{o}");
         if let Some(p) = payments.first() {
             with_payment.insert(order.clone());
             assert_eq!(p["amount"], o["total"], "the order's amount, charged");

@@ -4,7 +4,9 @@
 //! order's insert waits, SIGKILLs the process while it waits, and starts it
 //! again. A client that retries with the same key (as the contract tells it
 //! to) gets 409 "in flight" only until the claim's lease has run out, then
-//! exactly one order, and the same answer on every later retry.
+//! exactly one order, and the same answer on every later retry. The order
+//! carries a code limited to one use: the killed attempt took none (its
+//! use was in the transaction that died), the retry takes the one.
 //! (PostgreSQL only: the claim and the order live in one SQLite file, where
 //! no lock can hold one and not the other.)
 
@@ -137,6 +139,22 @@ async fn a_retry_after_a_crash_between_claim_and_commit_places_exactly_one_order
     )
     .await;
     assert_eq!(status, 200, "{added}");
+    let (status, promotion) = call(&client, post.clone(), format!("{base}/api/v1/promotions"), Some(&admin), None,
+        &json!({"code": "ONCE", "name": "Once", "kind": "percentage", "value": 1000, "usage_limit": 1})).await;
+    assert_eq!(status, 201, "{promotion}");
+    let (status, applied) = call(
+        &client,
+        post.clone(),
+        format!(
+            "{base}/api/v1/carts/{}/promotions",
+            cart_id.as_str().unwrap()
+        ),
+        Some(&customer),
+        None,
+        &json!({"code": "once"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{applied}");
     let order = json!({"cart_id": cart_id, "payment_provider": "test", "shipping_address": testkit::shop::address()});
 
     // The order's insert waits for this lock; the claim before it does not.
@@ -222,6 +240,9 @@ async fn a_retry_after_a_crash_between_claim_and_commit_places_exactly_one_order
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     assert_eq!(placed, 201);
+    let placed_order: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(placed_order["discount_total"]["amount"], 780, "{body}");
+    assert_eq!(placed_order["total"]["amount"], 7800 - 780);
     assert!(
         claimed.elapsed() >= Duration::from_millis(6500),
         "taken over only after the lease"
@@ -255,6 +276,15 @@ async fn a_retry_after_a_crash_between_claim_and_commit_places_exactly_one_order
     .unwrap()
     .get("n");
     assert_eq!(orders, 1);
+    // One use in the ledger: the killed attempt left none behind.
+    let used: i64 = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "select used from \"{schema}\".promotion_uses"
+    )))
+    .fetch_one(&mut watcher)
+    .await
+    .unwrap()
+    .get("used");
+    assert_eq!(used, 1);
     let _ = shop.kill();
     let _ = shop.wait();
 }
