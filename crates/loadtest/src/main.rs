@@ -95,6 +95,10 @@ struct RunArgs {
     admin_email: Option<String>,
     #[arg(long, env = "MERCATO_LOADTEST_ADMIN_PASSWORD", hide_env_values = true)]
     admin_password: Option<String>,
+    /// With an admin: check out without a code, and without creating the
+    /// shipping option and tax rate (to measure what pricing costs).
+    #[arg(long)]
+    unpriced: bool,
     /// Server processes to account for, as `name=pid` (repeat).
     #[arg(long = "watch")]
     watch: Vec<Watched>,
@@ -177,7 +181,15 @@ async fn run(args: &RunArgs) -> anyhow::Result<RunRecord> {
         }
     } else {
         let admin = admin.filter(|_| buys);
-        shop::discover(&client, &base, args.products, args.seed, admin).await?
+        shop::discover(
+            &client,
+            &base,
+            args.products,
+            args.seed,
+            admin,
+            !args.unpriced,
+        )
+        .await?
     });
     if buys {
         anyhow::ensure!(

@@ -31,13 +31,15 @@ const CHECKOUT_CODE: &str = "BENCH10";
 
 /// Reads the catalog (up to `max_products`) and prepares queries with `seed`.
 /// With admin credentials, tops up the stock of the variants that carts and
-/// checkouts use, so that a long run never sells out.
+/// checkouts use, so that a long run never sells out, and (`priced`) gives
+/// checkouts a shipping option, a tax rate and a code.
 pub async fn discover(
     client: &reqwest::Client,
     base: &str,
     max_products: usize,
     seed: u64,
     admin: Option<(&str, &str)>,
+    priced: bool,
 ) -> anyhow::Result<Shop> {
     let mut shop = Shop::default();
     let mut words = std::collections::BTreeSet::new();
@@ -129,9 +131,11 @@ pub async fn discover(
                 .error_for_status()
                 .with_context(|| format!("topping up {sku}"))?;
         }
-        let currency = currency.as_deref().unwrap_or("USD");
-        price_checkouts(client, base, &token, currency).await?;
-        shop.checkout_code = Some(CHECKOUT_CODE.to_owned());
+        if priced {
+            let currency = currency.as_deref().unwrap_or("USD");
+            price_checkouts(client, base, &token, currency).await?;
+            shop.checkout_code = Some(CHECKOUT_CODE.to_owned());
+        }
     } else {
         stocked.retain(|(_, _, available)| *available > 0);
     }
@@ -183,13 +187,16 @@ async fn price_checkouts(
         .error_for_status()?
         .json()
         .await?;
-    let mut definitions = vec![(
-        "tax-rates",
-        json!({"country": CHECKOUT_COUNTRY, "name": "MwSt", "rate": 1900, "applies_to_shipping": true}),
-    ), (
-        "promotions",
-        json!({"code": CHECKOUT_CODE, "name": "Load test", "kind": "percentage", "value": 1000}),
-    )];
+    let mut definitions = vec![
+        (
+            "tax-rates",
+            json!({"country": CHECKOUT_COUNTRY, "name": "MwSt", "rate": 1900, "applies_to_shipping": true}),
+        ),
+        (
+            "promotions",
+            json!({"code": CHECKOUT_CODE, "name": "Load test", "kind": "percentage", "value": 1000}),
+        ),
+    ];
     if options["items"].as_array().is_none_or(Vec::is_empty) {
         definitions.push((
             "shipping-options",
