@@ -132,18 +132,7 @@ impl IntoResponse for CartError {
                 code,
                 reason,
                 message,
-            } => {
-                let mut problem = Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    &format!("promotions/{reason}"),
-                    "CRT-0006",
-                    "The code cannot be applied",
-                )
-                .detail(format!("{code} {message}."))
-                .with("promotion_code", code);
-                problem.errors = vec![FieldError::new("code", message)];
-                problem
-            }
+            } => contracts::clients::pricing::refusal_problem("CRT-0006", &code, &reason, &message),
             Self::Problem(problem) => *problem,
             Self::Unexpected(e) => Problem::unexpected(&e),
         };

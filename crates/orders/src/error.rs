@@ -113,20 +113,10 @@ impl IntoResponse for OrderError {
                 code,
                 reason,
                 message,
-            } => {
-                let mut problem = Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    &format!("promotions/{reason}"),
-                    "ORD-0005",
-                    "The code cannot be applied",
-                )
+            } => contracts::clients::pricing::refusal_problem("ORD-0005", &code, &reason, &message)
                 .detail(format!(
                     "{code} {message}; remove it from the cart to order without it."
-                ))
-                .with("promotion_code", code);
-                problem.errors = vec![FieldError::new("code", message)];
-                problem
-            }
+                )),
             Self::Unexpected(e) => Problem::unexpected(&e),
         };
         problem.into_response()

@@ -76,22 +76,6 @@ impl PricingError {
     }
 }
 
-/// The problem of a code that cannot apply: its type names the reason, its
-/// `errors` name the `code` field, `promotion_code` carries the code. The
-/// cart answers with the same problem.
-pub fn refusal_problem(code: &str, reason: &str, message: &str) -> Problem {
-    let mut problem = Problem::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &format!("promotions/{reason}"),
-        "PRC-0004",
-        "The code cannot be applied",
-    )
-    .detail(format!("{code} {message}."))
-    .with("promotion_code", code);
-    problem.errors = vec![FieldError::new("code", message)];
-    problem
-}
-
 impl IntoResponse for PricingError {
     fn into_response(self) -> Response {
         let problem = match self {
@@ -115,9 +99,12 @@ impl IntoResponse for PricingError {
                 "A rate exists",
             )
             .detail("This country (and region) already has a tax rate; change that one."),
-            Self::Refused { code, refusal } => {
-                refusal_problem(&code, refusal.slug(), refusal.message())
-            }
+            Self::Refused { code, refusal } => contracts::clients::pricing::refusal_problem(
+                "PRC-0004",
+                &code,
+                refusal.slug(),
+                refusal.message(),
+            ),
             Self::ShippingOption => {
                 let mut problem = Problem::new(
                     StatusCode::UNPROCESSABLE_ENTITY,

@@ -6,6 +6,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use contracts::{
     clients::pricing::{
         AppliedPromotion, LinePrice, OptionPrice, PriceQuote, QuoteRequest, ShippingChoice,
+        customer_key,
     },
     events::orders::{OrderCancelled, OrderPlaced},
 };
@@ -49,14 +50,6 @@ fn valid(errors: Vec<FieldError>) -> Result<()> {
     } else {
         Err(PricingError::Validation(errors))
     }
-}
-
-/// Whose limits count for an order: its customer, or its guest's email.
-pub fn customer_key(customer_id: Option<Uuid>, email: &str) -> String {
-    customer_id.map_or_else(
-        || format!("email:{}", email.to_lowercase()),
-        |c| c.to_string(),
-    )
 }
 
 impl PricingService {
@@ -116,19 +109,22 @@ impl PricingService {
     ) -> Result<Vec<ShippingOption>> {
         let country = country.map(str::to_ascii_uppercase);
         let currency = currency.map(str::to_ascii_uppercase);
-        let well_formed = |code: Option<&str>, len: usize| {
-            code.is_none_or(|c| c.len() == len && c.bytes().all(|b| b.is_ascii_uppercase()))
+        // Letters of the right count, as the document's patterns say.
+        let malformed = |code: &Option<String>, len: usize| {
+            code.as_ref()
+                .is_some_and(|c| c.len() != len || !c.bytes().all(|b| b.is_ascii_uppercase()))
         };
-        if !(well_formed(country.as_deref(), 2) && well_formed(currency.as_deref(), 3)) {
-            return Err(PricingError::Validation(vec![FieldError::new(
-                if well_formed(country.as_deref(), 2) {
-                    "currency"
-                } else {
-                    "country"
-                },
-                "must be a code of two (country) or three (currency) letters",
-            )]));
+        let mut errors = Vec::new();
+        if malformed(&country, 2) {
+            errors.push(FieldError::new(
+                "country",
+                "must be an ISO 3166-1 alpha-2 code",
+            ));
         }
+        if malformed(&currency, 3) {
+            errors.push(FieldError::new("currency", "must be an ISO 4217 code"));
+        }
+        valid(errors)?;
         // A code that names no country has no options, not even "*" ones.
         if country
             .as_deref()

@@ -44,25 +44,34 @@ fn option(row: &AnyRow) -> Result<ShippingOption, sqlx::Error> {
     })
 }
 
-fn countries(o: &ShippingOption) -> Result<String, sqlx::Error> {
-    serde_json::to_string(&o.countries).map_err(|e| sqlx::Error::Encode(Box::new(e)))
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Binds an option's id and fields as `$1`..`$9`, in the order both the
+/// insert and the update name them.
+fn bind_option<'q>(query: Query<'q>, o: &ShippingOption) -> Result<Query<'q>, sqlx::Error> {
+    let countries =
+        serde_json::to_string(&o.countries).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    Ok(query
+        .bind(o.id.to_string())
+        .bind(o.name.clone())
+        .bind(countries)
+        .bind(o.currency.clone())
+        .bind(o.price)
+        .bind(o.free_over)
+        .bind(o.min_days)
+        .bind(o.max_days)
+        .bind(i64::from(o.active)))
 }
 
 /// Inserts a shipping option.
 pub async fn insert_option<'c>(ex: impl Exec<'c>, o: &ShippingOption) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into shipping_option (option_id, name, countries, currency, price, free_over, min_days, max_days, active, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
-    )
-    .bind(o.id.to_string())
-    .bind(&o.name)
-    .bind(countries(o)?)
-    .bind(&o.currency)
-    .bind(o.price)
-    .bind(o.free_over)
-    .bind(o.min_days)
-    .bind(o.max_days)
-    .bind(i64::from(o.active))
+    bind_option(
+        sqlx::query(
+            "insert into shipping_option (option_id, name, countries, currency, price, free_over, min_days, max_days, active, created_at, updated_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        ),
+        o,
+    )?
     .bind(o.created_at)
     .execute(ex)
     .await?;
@@ -75,19 +84,13 @@ pub async fn update_option<'c>(
     o: &ShippingOption,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "update shipping_option set name = $2, countries = $3, currency = $4, price = $5, free_over = $6, \
-         min_days = $7, max_days = $8, active = $9, updated_at = $10 where option_id = $1",
-    )
-    .bind(o.id.to_string())
-    .bind(&o.name)
-    .bind(countries(o)?)
-    .bind(&o.currency)
-    .bind(o.price)
-    .bind(o.free_over)
-    .bind(o.min_days)
-    .bind(o.max_days)
-    .bind(i64::from(o.active))
+    let done = bind_option(
+        sqlx::query(
+            "update shipping_option set name = $2, countries = $3, currency = $4, price = $5, free_over = $6, \
+             min_days = $7, max_days = $8, active = $9, updated_at = $10 where option_id = $1",
+        ),
+        o,
+    )?
     .bind(now)
     .execute(ex)
     .await?;
@@ -153,18 +156,27 @@ fn rate(row: &AnyRow) -> Result<TaxRate, sqlx::Error> {
     })
 }
 
+/// Binds a rate's id and fields as `$1`..`$6` (a country-wide rate's
+/// region as '', so that the place is unique on both engines).
+fn bind_rate<'q>(query: Query<'q>, r: &TaxRate) -> Query<'q> {
+    query
+        .bind(r.id.to_string())
+        .bind(r.country.clone())
+        .bind(r.region.clone().unwrap_or_default())
+        .bind(r.name.clone())
+        .bind(r.rate)
+        .bind(i64::from(r.applies_to_shipping))
+}
+
 /// Inserts a tax rate (a clash on its place is [`RATE_PLACE_KEY`]).
 pub async fn insert_rate<'c>(ex: impl Exec<'c>, r: &TaxRate, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into tax_rate (rate_id, country, region, name, rate, applies_to_shipping, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $7)",
+    bind_rate(
+        sqlx::query(
+            "insert into tax_rate (rate_id, country, region, name, rate, applies_to_shipping, created_at, updated_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $7)",
+        ),
+        r,
     )
-    .bind(r.id.to_string())
-    .bind(&r.country)
-    .bind(r.region.clone().unwrap_or_default())
-    .bind(&r.name)
-    .bind(r.rate)
-    .bind(i64::from(r.applies_to_shipping))
     .bind(now)
     .execute(ex)
     .await?;
@@ -177,16 +189,13 @@ pub async fn update_rate<'c>(
     r: &TaxRate,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "update tax_rate set country = $2, region = $3, name = $4, rate = $5, applies_to_shipping = $6, updated_at = $7 \
-         where rate_id = $1",
+    let done = bind_rate(
+        sqlx::query(
+            "update tax_rate set country = $2, region = $3, name = $4, rate = $5, applies_to_shipping = $6, updated_at = $7 \
+             where rate_id = $1",
+        ),
+        r,
     )
-    .bind(r.id.to_string())
-    .bind(&r.country)
-    .bind(r.region.clone().unwrap_or_default())
-    .bind(&r.name)
-    .bind(r.rate)
-    .bind(i64::from(r.applies_to_shipping))
     .bind(now)
     .execute(ex)
     .await?;
@@ -273,25 +282,34 @@ fn promotion(row: &AnyRow) -> Result<Promotion, sqlx::Error> {
     })
 }
 
+/// Binds a promotion's id and fields as `$1`..`$12`, in the order both the
+/// insert and the update name them.
+fn bind_promotion<'q>(query: Query<'q>, p: &Promotion) -> Query<'q> {
+    query
+        .bind(p.id.to_string())
+        .bind(p.code.clone())
+        .bind(p.name.clone())
+        .bind(p.kind.as_str())
+        .bind(p.value)
+        .bind(p.currency.clone())
+        .bind(p.min_subtotal)
+        .bind(p.starts_at)
+        .bind(p.ends_at)
+        .bind(p.usage_limit)
+        .bind(p.usage_limit_per_customer)
+        .bind(i64::from(p.active))
+}
+
 /// Inserts a promotion (a clash on its code is [`CODE_KEY`]).
 pub async fn insert_promotion<'c>(ex: impl Exec<'c>, p: &Promotion) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into promotion (promotion_id, code, name, kind, value, currency, min_subtotal, starts_at, ends_at, \
-         usage_limit, usage_limit_per_customer, active, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+    bind_promotion(
+        sqlx::query(
+            "insert into promotion (promotion_id, code, name, kind, value, currency, min_subtotal, starts_at, ends_at, \
+             usage_limit, usage_limit_per_customer, active, created_at, updated_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+        ),
+        p,
     )
-    .bind(p.id.to_string())
-    .bind(p.code.clone())
-    .bind(&p.name)
-    .bind(p.kind.as_str())
-    .bind(p.value)
-    .bind(p.currency.clone())
-    .bind(p.min_subtotal)
-    .bind(p.starts_at)
-    .bind(p.ends_at)
-    .bind(p.usage_limit)
-    .bind(p.usage_limit_per_customer)
-    .bind(i64::from(p.active))
     .bind(p.created_at)
     .execute(ex)
     .await?;
@@ -304,23 +322,14 @@ pub async fn update_promotion<'c>(
     p: &Promotion,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "update promotion set code = $2, name = $3, kind = $4, value = $5, currency = $6, min_subtotal = $7, \
-         starts_at = $8, ends_at = $9, usage_limit = $10, usage_limit_per_customer = $11, active = $12, updated_at = $13 \
-         where promotion_id = $1",
+    let done = bind_promotion(
+        sqlx::query(
+            "update promotion set code = $2, name = $3, kind = $4, value = $5, currency = $6, min_subtotal = $7, \
+             starts_at = $8, ends_at = $9, usage_limit = $10, usage_limit_per_customer = $11, active = $12, updated_at = $13 \
+             where promotion_id = $1",
+        ),
+        p,
     )
-    .bind(p.id.to_string())
-    .bind(p.code.clone())
-    .bind(&p.name)
-    .bind(p.kind.as_str())
-    .bind(p.value)
-    .bind(p.currency.clone())
-    .bind(p.min_subtotal)
-    .bind(p.starts_at)
-    .bind(p.ends_at)
-    .bind(p.usage_limit)
-    .bind(p.usage_limit_per_customer)
-    .bind(i64::from(p.active))
     .bind(now)
     .execute(ex)
     .await?;

@@ -99,32 +99,38 @@ impl CartService {
             })
     }
 
-    /// The cart's totals now. A code that no longer applies (expired, used
-    /// up) is left out of them; it stays on the cart, and placing the order
-    /// says why it cannot apply.
+    /// The cart's totals now (no shipping or tax).
     async fn price(&self, cart: &Cart, items: &[Item]) -> Result<PriceQuote> {
         if items.is_empty() {
             return Ok(empty_quote());
         }
         let request = Self::quote_request(cart, items, cart.promotion_code.as_deref());
-        match self.ask_pricing(&request).await? {
-            Ok(quote) => Ok(quote),
+        self.quote_without_stale_code(request).await
+    }
+
+    /// The quote of `request`. A code that no longer applies (expired, used
+    /// up) is left out of it: it stays on the cart, and placing the order
+    /// says why it cannot apply.
+    async fn quote_without_stale_code(&self, request: QuoteRequest) -> Result<PriceQuote> {
+        let refused = match self.ask_pricing(&request).await? {
+            Ok(quote) => return Ok(quote),
+            Err(refused @ Refused::ShippingOption) => refused,
             Err(Refused::Code { .. }) => {
                 let without = QuoteRequest {
                     code: None,
                     ..request
                 };
                 match self.ask_pricing(&without).await? {
-                    Ok(quote) => Ok(quote),
-                    Err(refused) => Err(CartError::Unexpected(anyhow::anyhow!(
-                        "pricing refused a cart without a code: {refused:?}"
-                    ))),
+                    Ok(quote) => return Ok(quote),
+                    Err(refused) => refused,
                 }
             }
-            Err(Refused::ShippingOption) => Err(CartError::Unexpected(anyhow::anyhow!(
-                "pricing refused a shipping option the cart did not choose"
-            ))),
-        }
+        };
+        // The cart never chooses an option, and without a code nothing
+        // else can be refused.
+        Err(CartError::Unexpected(anyhow::anyhow!(
+            "pricing refused a cart it should price: {refused:?}"
+        )))
     }
 
     async fn accessible(&self, cart_id: Uuid, caller: Option<&AuthUser>) -> Result<Cart> {

@@ -102,19 +102,7 @@ impl CartService {
         let items = store::items(self.db.pool(), cart.id).await?;
         let mut request = Self::quote_request(&cart, &items, cart.promotion_code.as_deref());
         request.country = Some(country);
-        let quote = match self.ask_pricing(&request).await? {
-            Ok(quote) => quote,
-            // A code that no longer applies does not change the options'
-            // prices, except through free shipping: price them without it.
-            Err(_) => {
-                request.code = None;
-                self.ask_pricing(&request).await?.map_err(|refused| {
-                    CartError::Unexpected(anyhow::anyhow!(
-                        "pricing refused a cart without a code: {refused:?}"
-                    ))
-                })?
-            }
-        };
+        let quote = self.quote_without_stale_code(request).await?;
         Ok(quote.shipping_options)
     }
 }

@@ -8,7 +8,7 @@ use contracts::{
     clients::{
         ClientError,
         cart::{CartCaller, CartClient, OrderedUnits},
-        pricing::{PricingClient, QuoteLine, QuoteRequest, Refused},
+        pricing::{PricingClient, QuoteLine, QuoteRequest, Refused, customer_key},
     },
     events::{
         Event,
@@ -132,7 +132,8 @@ impl OrdersService {
         if !order.promotions.is_empty()
             && events.iter().any(|e| e.event_type == OrderCancelled::TYPE)
         {
-            store::release_uses(tx, order, &customer_key(order)).await?;
+            let key = customer_key(order.customer_id, &order.email);
+            store::release_uses(tx, order, &key).await?;
         }
         Ok(())
     }
@@ -171,15 +172,6 @@ fn envelope<E: Event>(order_id: Uuid, event: &E, trace: Option<String>) -> Resul
             None => e,
         })
         .map_err(|e| OrderError::Unexpected(anyhow::Error::new(e).context("encoding an event")))
-}
-
-/// Whose per-customer promotion limits an order counts against: its
-/// customer, or its guest's email (pricing's mirror keys them the same).
-fn customer_key(order: &Order) -> String {
-    order.customer_id.map_or_else(
-        || format!("email:{}", order.email.to_lowercase()),
-        |c| c.to_string(),
-    )
 }
 
 fn order_ref(order: &Order) -> OrderRef {

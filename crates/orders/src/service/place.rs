@@ -124,10 +124,7 @@ impl OrdersService {
             .await
             .map_err(|ClientError::Unavailable { detail, .. }| OrderError::CartUnavailable(detail))?
             .ok_or(OrderError::NotFound("cart"))?;
-        let customer_key = caller.map_or_else(
-            || format!("email:{}", email.as_str().to_lowercase()),
-            |c| c.id.to_string(),
-        );
+        let customer_key = customer_key(caller.map(|c| c.id), email.as_str());
         let priced = self
             .price(&cart, &address, input.shipping_option_id, &customer_key)
             .await?;

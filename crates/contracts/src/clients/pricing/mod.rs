@@ -138,6 +138,38 @@ pub enum Refused {
     ShippingOption,
 }
 
+/// Whose per-customer promotion limits an order counts against: the
+/// customer's id, or `email:<address>` for a guest. Orders' ledger and
+/// pricing's mirror key the same uses by it.
+pub fn customer_key(customer_id: Option<Uuid>, email: &str) -> String {
+    customer_id.map_or_else(
+        || format!("email:{}", email.to_lowercase()),
+        |c| c.to_string(),
+    )
+}
+
+/// The 422 for a code that cannot apply, as every service answers it: the
+/// type names the reason (`promotions/expired`, ...), `errors` the `code`
+/// field, `promotion_code` the code; `error_code` is the answering
+/// service's own (`PRC-0004`, `CRT-0006`, `ORD-0005`).
+pub fn refusal_problem(
+    error_code: &str,
+    code: &str,
+    reason: &str,
+    message: &str,
+) -> platform::Problem {
+    let mut problem = platform::Problem::new(
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+        &format!("promotions/{reason}"),
+        error_code,
+        "The code cannot be applied",
+    )
+    .detail(format!("{code} {message}."))
+    .with("promotion_code", code);
+    problem.errors = vec![platform::FieldError::new("code", message)];
+    problem
+}
+
 /// Prices carts.
 pub trait PricingClient: Send + Sync + 'static {
     /// The quote, or why the customer must change the cart first.
