@@ -2,7 +2,7 @@
 //! minor units and rates basis points, as API.md's Pricing section writes
 //! them.
 
-use platform::FieldError;
+use platform::{FieldError, time::from_millis};
 use serde::{Deserialize, Serialize};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use utoipa::{IntoParams, ToSchema};
@@ -14,12 +14,6 @@ use crate::domain::{
 };
 
 use platform::http::extract::present;
-
-fn rfc3339(millis: i64) -> String {
-    platform::time::from_millis(millis)
-        .format(&Rfc3339)
-        .unwrap_or_default()
-}
 
 /// An RFC 3339 time as Unix ms, or the field's error.
 fn parse_time(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<i64> {
@@ -171,8 +165,8 @@ pub struct ShippingOptionOut {
     pub min_days: Option<i64>,
     pub max_days: Option<i64>,
     pub active: bool,
-    /// RFC 3339.
-    pub created_at: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
 }
 
 impl From<ShippingOption> for ShippingOptionOut {
@@ -187,7 +181,7 @@ impl From<ShippingOption> for ShippingOptionOut {
             min_days: o.min_days,
             max_days: o.max_days,
             active: o.active,
-            created_at: rfc3339(o.created_at),
+            created_at: from_millis(o.created_at),
         }
     }
 }
@@ -537,15 +531,17 @@ pub struct PromotionOut {
     pub value: i64,
     pub currency: Option<String>,
     pub min_subtotal: Option<i64>,
-    pub starts_at: Option<String>,
-    pub ends_at: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub starts_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub ends_at: Option<OffsetDateTime>,
     pub usage_limit: Option<i64>,
     pub usage_limit_per_customer: Option<i64>,
     pub active: bool,
     /// Placed, uncancelled orders carrying it.
     pub times_used: i64,
-    /// RFC 3339.
-    pub created_at: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
 }
 
 impl From<(Promotion, i64)> for PromotionOut {
@@ -558,13 +554,13 @@ impl From<(Promotion, i64)> for PromotionOut {
             value: p.value,
             currency: p.currency,
             min_subtotal: p.min_subtotal,
-            starts_at: p.starts_at.map(rfc3339),
-            ends_at: p.ends_at.map(rfc3339),
+            starts_at: p.starts_at.map(from_millis),
+            ends_at: p.ends_at.map(from_millis),
             usage_limit: p.usage_limit,
             usage_limit_per_customer: p.usage_limit_per_customer,
             active: p.active,
             times_used,
-            created_at: rfc3339(p.created_at),
+            created_at: from_millis(p.created_at),
         }
     }
 }
